@@ -1,0 +1,55 @@
+"""Errors that tell the user what went wrong and how to fix it.
+
+Every error fleetlake raises on purpose is a `FleetlakeError`: its message is one paragraph that names
+the API, the setting or endpoint involved and the fix. The CLI prints that paragraph and exits non-zero;
+only `--debug` shows a traceback. Terminal errors (a wrong key, a missing endpoint) are never retried;
+transient ones (a quota that stays exhausted, a server that keeps failing) may succeed on a later run.
+"""
+
+from __future__ import annotations
+
+
+class FleetlakeError(Exception):
+    """Base class: `str(error)` is a complete, user-facing paragraph."""
+
+    exit_code = 1
+    transient = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigurationError(FleetlakeError):
+    """A setting is missing or invalid (credentials, base URL, resource name, destination, month)."""
+
+    exit_code = 2
+
+
+class AuthenticationError(FleetlakeError):
+    """The API rejected the credentials (401) or they lack a role the endpoint needs (403)."""
+
+    exit_code = 3
+
+
+class ApiError(FleetlakeError):
+    """The API answered an error that retrying will not fix (400, 404 on a list, ...)."""
+
+    exit_code = 4
+
+
+class QuotaExhaustedError(FleetlakeError):
+    """The rate limit stayed exhausted for longer than fleetlake is willing to wait."""
+
+    exit_code = 5
+    transient = True
+
+
+class UnreachableError(FleetlakeError):
+    """The API host could not be reached (DNS, refused connection, TLS, timeout)."""
+
+    exit_code = 6
+    transient = True

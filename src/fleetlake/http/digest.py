@@ -1,0 +1,55 @@
+"""HTTP Digest authentication (RFC 7616) as a dlt auth class.
+
+The digest arithmetic is requests' own `HTTPDigestAuth`; this class only makes it fit dlt:
+- it is a `@configspec`, so `public_key` / `private_key` resolve from `.dlt/secrets.toml` or the
+  environment, and the private key is typed as a secret (never printed in config dumps or traces);
+- requests' implementation keeps its nonce in a `threading.local`, which cannot be deep-copied, and
+  dlt deep-copies auth objects (`cannot pickle '_thread._local'`), so the requests object is created
+  lazily and left out of copies;
+- a 429 answered during the handshake must not be mistaken for a failed login: quota waits happen in
+  the transport adapter (`fleetlake.http.session.PacedAdapter`), below this auth's 401 handling, so
+  requests' handshake only ever sees the final answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dlt.common.configuration import configspec
+from dlt.common.typing import TSecretStrValue
+from dlt.sources.helpers.rest_client.auth import AuthConfigBase
+from requests import PreparedRequest
+from requests.auth import HTTPDigestAuth
+
+_IMPL = "_digest_impl"
+
+
+@configspec
+class DigestAuth(AuthConfigBase):
+    """Digest auth with the public key as user name and the private key as password."""
+
+    public_key: str = None  # type: ignore[assignment]  # dlt specs declare required fields as None
+    private_key: TSecretStrValue = None  # type: ignore[assignment]
+
+    def _impl(self) -> HTTPDigestAuth:
+        impl: HTTPDigestAuth | None = self.__dict__.get(_IMPL)
+        if impl is None:
+            impl = HTTPDigestAuth(self.public_key, self.private_key)
+            self.__dict__[_IMPL] = impl
+        return impl
+
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+        prepared: PreparedRequest = self._impl()(request)
+        return prepared
+
+    def __getstate__(self) -> dict[str, Any]:
+        # copies start with a fresh handshake state: the requests object holds a thread-local
+        state = dict(self.__dict__)
+        state.pop(_IMPL, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def __repr__(self) -> str:
+        return f"DigestAuth(public_key={self.public_key!r}, private_key=***)"

@@ -1,0 +1,180 @@
+"""Client-side quota pacing: one limiter per API key, shared by every thread and resource of a run.
+
+The vendors publish a quota (TiDB Cloud: 100 requests per minute per key) and report it on every
+answer (`X-Ratelimit-Remaining-Minute`, `X-Ratelimit-Reset`) or on a 429 (`Retry-After`). The limiter
+trusts those headers over its own count, so another client spending the same key slows us down instead
+of making us fail. No library paces from these vendor headers, hence this small class.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+from requests import Response
+
+from fleetlake.errors import QuotaExhaustedError
+
+logger = logging.getLogger("fleetlake.http")
+
+REMAINING_HEADERS = ("X-Ratelimit-Remaining-Minute", "X-RateLimit-Remaining")
+RESET_HEADERS = ("X-Ratelimit-Reset", "X-RateLimit-Reset")
+LIMIT_HEADERS = ("X-Ratelimit-Limit-Minute", "X-RateLimit-Limit")
+
+
+@dataclass
+class QuotaStats:
+    """What the limiter did during a run; shown in summaries and asserted by tests."""
+
+    requests: int = 0
+    throttled: int = 0  # 429 answers met
+    waited_seconds: float = 0.0
+
+
+def _header_number(response: Response, names: tuple[str, ...]) -> float | None:
+    for name in names:
+        value = response.headers.get(name)
+        if value is None:
+            continue
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def retry_after_seconds(response: Response) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delta-seconds or HTTP date), if present."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+class QuotaLimiter:
+    """Blocks before a request when the key's quota is known to be spent, until the window resets.
+
+    Args:
+        name: what the quota belongs to, for messages (never the key itself).
+        window_seconds: the quota window, used when the server gives no reset hint.
+        max_wait_seconds: give up (with `QuotaExhaustedError`) when one request has waited this long.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        window_seconds: float = 60.0,
+        max_wait_seconds: float = 900.0,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = name
+        self.window_seconds = window_seconds
+        self.max_wait_seconds = max_wait_seconds
+        self.stats = QuotaStats()
+        self._sleep = sleep
+        self._now = monotonic
+        self._lock = threading.Lock()
+        self._remaining: float | None = None
+        self._reset_at: float | None = None
+        self._in_flight = 0
+
+    def acquire(self) -> float:
+        """Wait until a request may be sent; returns the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._now()
+                if self._reset_at is not None and now >= self._reset_at:
+                    # a new window: the server will tell us the new count on the next answer
+                    self._remaining, self._reset_at = None, None
+                if self._remaining is None or self._remaining > 0:
+                    if self._remaining is not None:
+                        self._remaining -= 1
+                    self._in_flight += 1
+                    self.stats.requests += 1
+                    return waited
+                assert self._reset_at is not None
+                delay = self._reset_at - now
+            if waited + delay > self.max_wait_seconds:
+                raise self.exhausted()
+            self._sleep(delay)
+            waited += delay
+            with self._lock:
+                self.stats.waited_seconds += delay
+
+    def exhausted(self) -> QuotaExhaustedError:
+        """The error for a quota that stayed spent longer than `max_wait_seconds`."""
+        return QuotaExhaustedError(
+            f"The {self.name} rate limit stayed exhausted for more than {self.max_wait_seconds:.0f} s. "
+            "Another client is probably spending the same API key's quota; stop it, or use a separate "
+            "key for fleetlake, then run again."
+        )
+
+    def release(self) -> None:
+        """A request ended without an answer (connection error)."""
+        with self._lock:
+            self._in_flight = max(0, self._in_flight - 1)
+
+    def observe(self, response: Response) -> None:
+        """Correct the local count from the quota headers of an answer."""
+        remaining = _header_number(response, REMAINING_HEADERS)
+        reset = _header_number(response, RESET_HEADERS)
+        with self._lock:
+            self._in_flight = max(0, self._in_flight - 1)
+            if remaining is not None:
+                # the server's count includes this request but not the ones still in flight
+                self._remaining = remaining - self._in_flight
+            if reset is not None:
+                self._reset_at = self._now() + reset
+
+    def throttled(self, response: Response) -> float:
+        """Record a 429 and return how long to wait: Retry-After, else the quota reset, else a window."""
+        wait = retry_after_seconds(response)
+        if wait is None:
+            wait = _header_number(response, RESET_HEADERS)
+        if wait is None:
+            wait = self.window_seconds
+        with self._lock:
+            self.stats.throttled += 1
+            self._remaining = 0
+            self._reset_at = self._now() + wait
+        logger.info("%s: quota exhausted (429), waiting %.2f s for the window to reset", self.name, wait)
+        return wait
+
+
+_registry: dict[str, QuotaLimiter] = {}
+_registry_lock = threading.Lock()
+
+
+def key_fingerprint(key: str) -> str:
+    """A stable, non-reversible name for an API key (the key itself is never kept)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def limiter_for(key: str, *, name: str, scope: str = "", window_seconds: float = 60.0) -> QuotaLimiter:
+    """The process-wide limiter of one API key at one service (`scope`, e.g. its host).
+
+    Every session built for that key and service shares it, so threads and resources of a run, and
+    runs in the same process, pace against one count.
+    """
+    fingerprint = f"{scope}/{key_fingerprint(key)}"
+    with _registry_lock:
+        limiter = _registry.get(fingerprint)
+        if limiter is None:
+            limiter = QuotaLimiter(name, window_seconds=window_seconds)
+            _registry[fingerprint] = limiter
+        return limiter

@@ -1,0 +1,81 @@
+"""Turning HTTP error answers into errors that say what to fix, per API and endpoint."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from dlt.sources.helpers.rest_client.exceptions import IgnoreResponseException
+from requests import Response
+
+from fleetlake.errors import ApiError, AuthenticationError
+
+logger = logging.getLogger("fleetlake.http")
+
+ResponseHook = Callable[..., Any]
+
+
+def error_detail(response: Response) -> str:
+    """The server's own message from any of the vendors' error envelopes, shortened."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip().replace("\n", " ")
+        return text[:200]
+    if isinstance(body, dict):
+        for key in ("message", "msgPrefix", "error", "detail", "errors"):
+            value = body.get(key)
+            if value:
+                return str(value)[:300]
+    return str(body)[:200]
+
+
+def raise_for_api_status(
+    api: str,
+    endpoint: str,
+    *,
+    credentials_hint: str,
+    missing_ok: bool = False,
+    missing_reason: str = "",
+) -> ResponseHook:
+    """A requests response hook that turns 4xx/5xx answers into fleetlake errors.
+
+    With `missing_ok`, a 404 is logged as a warning and the list is skipped (a parent that vanished
+    between listing it and fetching its children).
+    """
+
+    def hook(response: Response, *args: Any, **kwargs: Any) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        detail = error_detail(response)
+        where = f"{api} {endpoint} ({response.request.method} {response.url.split('?')[0]})"
+        if status == 404 and missing_ok:
+            logger.warning("%s answered 404 (%s); skipped. %s", where, detail, missing_reason)
+            raise IgnoreResponseException
+        if status == 401:
+            raise AuthenticationError(
+                f"{where} answered 401 Unauthorized: {detail}. The credentials were rejected. "
+                f"{credentials_hint}"
+            )
+        if status == 403:
+            raise AuthenticationError(
+                f"{where} answered 403 Forbidden: {detail}. The key is valid but lacks the role this "
+                f"endpoint needs; give it the role, or leave this resource out with --resources."
+            )
+        if status == 404:
+            raise ApiError(
+                f"{where} answered 404 Not Found: {detail}. Check the base URL setting for this server "
+                f"(a path or host typo answers 404), or leave this resource out with --resources."
+            )
+        if status == 429:
+            raise ApiError(f"{where} answered 429 Too Many Requests after waiting for the quota: {detail}.")
+        if status >= 500:
+            raise ApiError(
+                f"{where} kept answering {status} after retries: {detail}. The service is failing; "
+                f"try again later. Tables keep their last complete load."
+            )
+        raise ApiError(f"{where} answered {status}: {detail}.")
+
+    return hook

@@ -1,0 +1,99 @@
+"""The HTTP session every source uses: dlt's retrying client over a quota-pacing transport adapter."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from dlt.sources.helpers.requests.retry import Client
+from dlt.sources.helpers.requests.session import Session
+from requests import PreparedRequest, Response
+from requests.adapters import HTTPAdapter
+
+from fleetlake.http.quota import QuotaLimiter
+
+logger = logging.getLogger("fleetlake.http")
+
+# 429 is handled by the adapter below (it waits for the quota window); dlt's retry handles the rest
+TRANSIENT_STATUS = (500, 502, 503, 504)
+
+
+class PacedAdapter(HTTPAdapter):
+    """Sends every wire request through a `QuotaLimiter` and waits out 429 answers.
+
+    Pacing sits at the transport so that it also covers the second leg of a digest handshake, which
+    requests sends from a response hook straight to the adapter: a 429 there is waited out and
+    resent instead of surfacing as a failed login.
+    """
+
+    def __init__(self, limiter: QuotaLimiter, pool_maxsize: int = 16) -> None:
+        super().__init__(pool_connections=4, pool_maxsize=pool_maxsize)
+        self.limiter = limiter
+
+    def send(
+        self,
+        request: PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> Response:
+        waited = 0.0
+        while True:
+            waited += self.limiter.acquire()
+            try:
+                response = super().send(
+                    request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
+                )
+            except BaseException:
+                self.limiter.release()
+                raise
+            self.limiter.observe(response)
+            if response.status_code != 429:
+                return response
+            wait = self.limiter.throttled(response)
+            # free the connection for the resend
+            _ = response.content
+            response.close()
+            if waited + wait > self.limiter.max_wait_seconds:
+                raise self.limiter.exhausted()
+
+
+class _PacedClient(Client):
+    def __init__(self, adapter: PacedAdapter, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._paced_adapter = adapter
+
+    def _make_session(self) -> Session:
+        session = super()._make_session()
+        session.mount("http://", self._paced_adapter)
+        session.mount("https://", self._paced_adapter)
+        return session
+
+
+def build_session(
+    limiter: QuotaLimiter,
+    *,
+    timeout: float = 60.0,
+    max_attempts: int = 6,
+    backoff_factor: float = 1.0,
+    max_retry_delay: float = 30.0,
+    pool_maxsize: int = 16,
+) -> Session:
+    """A requests session that paces by quota, waits out 429s and retries 5xx and connection errors.
+
+    It never raises for status: dlt's REST client decides what an error means for each endpoint.
+    """
+    client = _PacedClient(
+        PacedAdapter(limiter, pool_maxsize=pool_maxsize),
+        request_timeout=timeout,
+        raise_for_status=False,
+        status_codes=TRANSIENT_STATUS,
+        request_max_attempts=max_attempts,
+        request_backoff_factor=backoff_factor,
+        request_max_retry_delay=max_retry_delay,
+        respect_retry_after_header=True,
+    )
+    return client.session
