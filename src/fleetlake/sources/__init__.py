@@ -1,0 +1,71 @@
+"""The registry of APIs fleetlake loads: one `ApiSpec` line per API.
+
+Adding an API means writing `sources/<api>/`, an emulator module, and one line in `REGISTRY`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dlt.extract.source import DltSource
+
+from fleetlake.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class ApiSpec:
+    """What the pipeline runner and the CLI need to know about one API."""
+
+    name: str  # as typed on the command line
+    title: str
+    section: str  # [sources.<section>] in .dlt/secrets.toml
+    pipeline_name: str
+    dataset_name: str
+    source: str  # "module:function" of the @dlt.source
+    descriptions: str  # "module:function" returning {table: description}
+    check: str  # "module:function" making one cheap request per server
+    emulator: str  # "module:class" of the bundled emulator
+    secret_settings: tuple[str, ...] = field(default=())
+
+    def load(self, target: str) -> Any:
+        module, _, attr = getattr(self, target).partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def make_source(self, **kwargs: Any) -> DltSource:
+        factory: Callable[..., DltSource] = self.load("source")
+        return factory(**kwargs)
+
+    def resource_descriptions(self) -> Mapping[str, str]:
+        described: Callable[[], Mapping[str, str]] = self.load("descriptions")
+        return described()
+
+
+REGISTRY: dict[str, ApiSpec] = {
+    spec.name: spec
+    for spec in (
+        ApiSpec(
+            name="tidb",
+            title="TiDB Cloud",
+            section="tidb_instance_source",
+            pipeline_name="tidb_instance_pipeline",
+            dataset_name="tidb_instance_data",
+            source="fleetlake.sources.tidb_cloud:tidb_instance_source",
+            descriptions="fleetlake.sources.tidb_cloud:resource_descriptions",
+            check="fleetlake.sources.tidb_cloud:check_tidb_cloud",
+            emulator="fleetlake.emulators.tidb_cloud:TiDBCloudEmulator",
+            secret_settings=("public_key", "private_key"),
+        ),
+    )
+}
+
+
+def get_api(name: str) -> ApiSpec:
+    """The spec of an API by its command-line name, or a `ConfigurationError` listing the known ones."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(REGISTRY))
+        raise ConfigurationError(f"Unknown API {name!r}. fleetlake loads: {known}.") from None

@@ -1,0 +1,439 @@
+"""TiDB Cloud: projects, clusters, backups, restores, imports, regions, node specs, API keys, members,
+audit logs and bills, from the v1beta API and the five v1beta1 servers, over HTTP Digest auth.
+
+The plain lists are rows of `settings.ENDPOINTS`, driven by dlt's `RESTClient` and paginators. We do not
+use `rest_api_source` for them because it cannot restrict which parents a child resolves from (backups
+exist only for Dedicated clusters) and treats a vanished parent's 404 as a failure; audit logs (an
+incremental cursor), bills (one request per month) and the cost explorer (a POST query) are written out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import dlt
+from dlt.common.configuration import with_config
+from dlt.common.typing import TSecretStrValue
+from dlt.extract.resource import DltResource
+from dlt.sources.helpers.rest_client.client import RESTClient
+from dlt.sources.helpers.rest_client.paginators import (
+    BasePaginator,
+    JSONResponseCursorPaginator,
+    SinglePagePaginator,
+)
+from dlt.sources.rest_api.config_setup import register_auth
+
+from fleetlake.errors import ConfigurationError
+from fleetlake.http import DigestAuth, build_session, check_base_url, limiter_for
+from fleetlake.http.responses import raise_for_api_status
+from fleetlake.sources.tidb_cloud.helpers import (
+    PageNumberTotalItemsPaginator,
+    amounts_to_decimal,
+    parent_has_children,
+    parse_date,
+    parse_timestamp,
+    shape_records,
+)
+from fleetlake.sources.tidb_cloud.settings import (
+    BILLING_MONTHS_KEPT,
+    DATASET_NAME,
+    ENDPOINTS,
+    PAGE_SIZE,
+    PIPELINE_NAME,
+    SECTION,
+    SERVERS,
+    Endpoint,
+    resource_descriptions,
+)
+
+__all__ = [
+    "DATASET_NAME",
+    "PIPELINE_NAME",
+    "SECTION",
+    "check_tidb_cloud",
+    "resource_descriptions",
+    "tidb_instance_source",
+]
+
+logger = logging.getLogger("fleetlake.sources.tidb_cloud")
+
+API = "TiDB Cloud"
+CREDENTIALS_HINT = (
+    f"Check public_key and private_key in [sources.{SECTION}] of .dlt/secrets.toml (or "
+    f"SOURCES__{SECTION.upper()}__PUBLIC_KEY / SOURCES__{SECTION.upper()}__PRIVATE_KEY): the public key is "
+    "the user name and the private key the password of an API key created under Organization Settings > "
+    "API Keys; a deleted key answers 401."
+)
+
+register_auth("digest", DigestAuth)
+
+
+def month_shift(month: str, delta: int) -> str:
+    """`YYYY-MM` moved by `delta` months."""
+    year, mon = int(month[:4]), int(month[5:7])
+    index = year * 12 + (mon - 1) + delta
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def months_to_load(end_month: str | None, months_back: int) -> list[str]:
+    """The months to load, oldest first: `months_back` before `end_month` (default: this month) and it."""
+    if not 0 <= months_back <= BILLING_MONTHS_KEPT:
+        raise ConfigurationError(
+            f"billing_months in [sources.{SECTION}] is {months_back}, but the TiDB Cloud billing API keeps "
+            f"the current month and at most {BILLING_MONTHS_KEPT} before it. Set it between 0 and "
+            f"{BILLING_MONTHS_KEPT}."
+        )
+    end = end_month or datetime.now(UTC).strftime("%Y-%m")
+    try:
+        datetime.strptime(end, "%Y-%m")
+    except ValueError:
+        raise ConfigurationError(
+            f"billing_end_month in [sources.{SECTION}] is {end!r}, which is not a month. Use the form "
+            "YYYY-MM, for example 2026-11, or leave it out to end at the current month."
+        ) from None
+    return [month_shift(end, -k) for k in range(months_back, -1, -1)]
+
+
+@dataclass
+class _Clients:
+    """One REST client per TiDB Cloud server, sharing one session, one digest auth and one quota."""
+
+    by_server: dict[str, RESTClient]
+    page_size: int
+
+    def paginator(self, endpoint: Endpoint) -> BasePaginator:
+        if endpoint.paging == "page":
+            return PageNumberTotalItemsPaginator(self.page_size)
+        if endpoint.paging == "token":
+            return JSONResponseCursorPaginator(cursor_path="nextPageToken", cursor_param="pageToken")
+        return SinglePagePaginator()
+
+    def pages(
+        self,
+        endpoint: Endpoint,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        missing_ok: bool = False,
+    ) -> Iterator[list[dict[str, Any]]]:
+        query = dict(params or {})
+        if endpoint.paging == "token":
+            query["pageSize"] = self.page_size
+        hook = raise_for_api_status(
+            API,
+            endpoint.name,
+            credentials_hint=CREDENTIALS_HINT,
+            missing_ok=missing_ok,
+            missing_reason="Its parent was probably deleted after it was listed.",
+        )
+        for page in self.by_server[endpoint.server].paginate(
+            path,
+            params=query,
+            paginator=self.paginator(endpoint),
+            data_selector="|".join(endpoint.selectors),
+            hooks={"response": [hook]},
+        ):
+            yield list(page)
+
+    def get_json(self, server: str, name: str, path: str, **kwargs: Any) -> Any:
+        hook = raise_for_api_status(API, name, credentials_hint=CREDENTIALS_HINT)
+        response = self.by_server[server].request(path, hooks={"response": [hook]}, **kwargs)
+        return response.json()
+
+
+def _list_resource(clients: _Clients, endpoint: Endpoint) -> DltResource:
+    def fetch() -> Iterator[list[dict[str, Any]]]:
+        for page in clients.pages(endpoint, endpoint.path):
+            yield shape_records(endpoint, page)
+
+    return dlt.resource(
+        fetch, name=endpoint.name, primary_key=list(endpoint.primary_key), write_disposition="merge"
+    )
+
+
+def _child_resource(clients: _Clients, endpoint: Endpoint, parent: DltResource) -> DltResource:
+    def fetch(parents: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+        for record in parents:
+            if not parent_has_children(endpoint, record):
+                continue
+            path = endpoint.path.format(**{ph: record[field] for ph, field in endpoint.parent_fields.items()})
+            for page in clients.pages(endpoint, path, missing_ok=True):
+                yield shape_records(endpoint, page, parent=record)
+
+    return dlt.transformer(
+        fetch,
+        data_from=parent,
+        name=endpoint.name,
+        primary_key=list(endpoint.primary_key),
+        write_disposition="merge",
+        parallelized=True,
+    )
+
+
+def _audit_record(raw: dict[str, Any]) -> dict[str, Any]:
+    record = dict(raw)
+    # servers answering in the seed OpenAPI file's shape send `timestamp` and no `id`
+    if "endTime" not in record and "timestamp" in record:
+        record["endTime"] = record.pop("timestamp")
+    if not record.get("id"):
+        digest = hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()
+        record["id"] = digest[:24]
+    record["endTime"] = parse_timestamp(record.get("endTime"))
+    return record
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _audit_logs_resource(clients: _Clients, since: datetime | None) -> DltResource:
+    endpoint = Endpoint(
+        "audit_logs", "iam_base_url", "auditLogs", ("auditLogs",), "token", ("id",), "audit log"
+    )
+
+    @dlt.resource(name="audit_logs", primary_key="id", write_disposition="merge")
+    def audit_logs(
+        event_time: dlt.sources.incremental[datetime] = dlt.sources.incremental(  # noqa: B008
+            "endTime", initial_value=since
+        ),
+    ) -> Iterator[list[dict[str, Any]]]:
+        params = {}
+        # the API's startTime is inclusive: the last loaded events come back and dlt drops them by id
+        if event_time.last_value is not None:
+            params["startTime"] = _iso(event_time.last_value)
+        for page in clients.pages(endpoint, endpoint.path, params):
+            yield [_audit_record(raw) for raw in page]
+
+    return audit_logs
+
+
+def _closed_months_loader(
+    name: str, months: list[str], fetch: Callable[[str], Iterator[dict[str, Any]]]
+) -> Iterator[dict[str, Any]]:
+    """Load each month once it is over; the current month is loaded again on every run."""
+    state = dlt.current.resource_state()
+    closed: list[str] = state.setdefault("closed_months", [])
+    current = datetime.now(UTC).strftime("%Y-%m")
+    for month in months:
+        if month in closed:
+            continue
+        yield from fetch(month)
+        if month < current and month < months[-1]:
+            closed.append(month)
+    logger.debug("%s: months already final and skipped: %s", name, closed)
+
+
+def _billing_resources(clients: _Clients, months: list[str]) -> list[DltResource]:
+    def bill(month: str) -> Iterator[dict[str, Any]]:
+        body = clients.get_json("billing_base_url", "bills", f"bills/{month}")
+        record = amounts_to_decimal(body)
+        record["billedMonth"] = month
+        yield record
+
+    def details(month: str) -> Iterator[dict[str, Any]]:
+        body = clients.get_json("billing_base_url", "bill_details", f"billsDetails/{month}")
+        rows = body.get("details", body.get("billsDetails")) or []
+        for raw in rows:
+            record = amounts_to_decimal(raw)
+            record["billedDate"] = parse_date(raw.get("billedDate"))
+            record["billedMonth"] = month
+            yield record
+
+    @dlt.resource(name="bills", primary_key="billedMonth", write_disposition="merge")
+    def bills() -> Iterator[dict[str, Any]]:
+        yield from _closed_months_loader("bills", months, bill)
+
+    @dlt.resource(
+        name="bill_details",
+        primary_key=["billedDate", "projectName", "clusterName", "servicePathName"],
+        write_disposition="merge",
+    )
+    def bill_details() -> Iterator[dict[str, Any]]:
+        yield from _closed_months_loader("bill_details", months, details)
+
+    @dlt.resource(name="cost_explorer", primary_key=["billedDate", "detailKey"], write_disposition="merge")
+    def cost_explorer() -> Iterator[dict[str, Any]]:
+        end = min(date.fromisoformat(f"{month_shift(months[-1], 1)}-01"), datetime.now(UTC).date())
+        query = {
+            "filter": {"timeRange": {"startDate": f"{months[0]}-01", "endDate": end.isoformat()}},
+            "groups": {"groupBy": ["service"], "timeGranularity": "day"},
+        }
+        body = clients.get_json(
+            "billing_base_url", "cost_explorer", "billsCostExplorer", method="POST", json=query
+        )
+        for element in body.get("elements") or []:
+            for row in element.get("breakdown") or [{**element, "detailKey": "total", "detailName": "total"}]:
+                record = amounts_to_decimal(row)
+                record["billedDate"] = parse_date(row.get("billedDate") or element.get("billedDate"))
+                record["groupBy"] = "service"
+                yield record
+        # the seed OpenAPI file's shape: {"trends": [{"date", "cost"}]}
+        for trend in body.get("trends") or []:
+            yield {
+                "billedDate": parse_date(trend.get("date")),
+                "detailKey": "total",
+                "detailName": "total",
+                "totalCost": amounts_to_decimal({"totalCost": trend.get("cost")})["totalCost"],
+                "groupBy": "total",
+            }
+
+    return [bills, bill_details, cost_explorer]
+
+
+def _since(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        raise ConfigurationError(
+            f"audit_logs_since in [sources.{SECTION}] is {value!r}, which is not an ISO-8601 time. Use for "
+            "example 2026-10-01T00:00:00Z, or leave it out to load every event the API keeps."
+        ) from None
+
+
+def _clients(
+    public_key: str, private_key: str, urls: Mapping[str, str], page_size: int, max_quota_wait_seconds: float
+) -> _Clients:
+    if not public_key or not private_key:
+        raise ConfigurationError(
+            f"TiDB Cloud credentials are empty. Set public_key and private_key in [sources.{SECTION}] of "
+            f".dlt/secrets.toml, or the environment variables SOURCES__{SECTION.upper()}__PUBLIC_KEY and "
+            f"SOURCES__{SECTION.upper()}__PRIVATE_KEY."
+        )
+    if not 1 <= page_size <= PAGE_SIZE:
+        raise ConfigurationError(
+            f"page_size in [sources.{SECTION}] is {page_size}; TiDB Cloud lists accept 1 to {PAGE_SIZE}."
+        )
+    # one quota per key across the five servers; the v1beta host names the service
+    limiter = limiter_for(public_key, name=f"{API} API key quota", scope=urlsplit(urls["base_url"]).netloc)
+    limiter.max_wait_seconds = max_quota_wait_seconds
+    session = build_session(limiter)
+    auth = DigestAuth(public_key=public_key, private_key=private_key)
+    by_server = {
+        name: RESTClient(
+            base_url=check_base_url(url, setting=name, section=f"sources.{SECTION}"),
+            auth=auth,
+            session=session,
+        )
+        for name, url in urls.items()
+    }
+    return _Clients(by_server, page_size)
+
+
+@dlt.source(name="tidb_instance_source", section=SECTION, max_table_nesting=2)
+def tidb_instance_source(
+    public_key: str = dlt.secrets.value,
+    private_key: TSecretStrValue = dlt.secrets.value,
+    base_url: str = SERVERS["base_url"],
+    dedicated_base_url: str = SERVERS["dedicated_base_url"],
+    serverless_base_url: str = SERVERS["serverless_base_url"],
+    iam_base_url: str = SERVERS["iam_base_url"],
+    billing_base_url: str = SERVERS["billing_base_url"],
+    billing_months: int = BILLING_MONTHS_KEPT,
+    billing_end_month: str | None = None,
+    audit_logs_since: str | None = None,
+    page_size: int = PAGE_SIZE,
+    max_quota_wait_seconds: float = 900.0,
+) -> Iterator[DltResource]:
+    """Every TiDB Cloud resource as a dlt resource (see `resource_descriptions()`).
+
+    Args:
+        public_key: the API key's public key (the digest user name).
+        private_key: the API key's private key (the digest password); a secret.
+        base_url, dedicated_base_url, serverless_base_url, iam_base_url, billing_base_url: the five
+            servers; HTTPS only, except loopback hosts.
+        billing_months: how many months before the last one to load bills for (0 to 6, the API's limit).
+        billing_end_month: the last month to load (`YYYY-MM`), by default the current one.
+        audit_logs_since: where the first audit log load starts (ISO-8601), by default all kept events.
+        page_size: items per request, at most 100 (the default, to spend the fewest requests).
+        max_quota_wait_seconds: how long one request may wait for an exhausted quota before failing.
+    """
+    urls = {
+        "base_url": base_url,
+        "dedicated_base_url": dedicated_base_url,
+        "serverless_base_url": serverless_base_url,
+        "iam_base_url": iam_base_url,
+        "billing_base_url": billing_base_url,
+    }
+    months = months_to_load(billing_end_month, billing_months)
+    since = _since(audit_logs_since)
+    clients = _clients(public_key, private_key, urls, page_size, max_quota_wait_seconds)
+
+    built: dict[str, DltResource] = {}
+    for endpoint in ENDPOINTS:
+        if endpoint.parent is None:
+            built[endpoint.name] = _list_resource(clients, endpoint)
+        else:
+            built[endpoint.name] = _child_resource(clients, endpoint, built[endpoint.parent])
+    yield from built.values()
+    yield _audit_logs_resource(clients, since)
+    yield from _billing_resources(clients, months)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What one cheap request to one server showed."""
+
+    server: str
+    url: str
+    ok: bool
+    message: str
+
+
+@with_config(sections=("sources", SECTION))
+def check_tidb_cloud(
+    public_key: str = dlt.secrets.value,
+    private_key: TSecretStrValue = dlt.secrets.value,
+    base_url: str = SERVERS["base_url"],
+    dedicated_base_url: str = SERVERS["dedicated_base_url"],
+    serverless_base_url: str = SERVERS["serverless_base_url"],
+    iam_base_url: str = SERVERS["iam_base_url"],
+    billing_base_url: str = SERVERS["billing_base_url"],
+) -> list[CheckResult]:
+    """One cheap request per server; says plainly which work and why the others do not."""
+    import requests
+
+    from fleetlake.errors import FleetlakeError
+
+    urls = {
+        "base_url": base_url,
+        "dedicated_base_url": dedicated_base_url,
+        "serverless_base_url": serverless_base_url,
+        "iam_base_url": iam_base_url,
+        "billing_base_url": billing_base_url,
+    }
+    clients = _clients(public_key, private_key, urls, 1, max_quota_wait_seconds=120.0)
+    month = datetime.now(UTC).strftime("%Y-%m")
+    probes = {
+        "base_url": ("projects", "api/v1beta/projects", {"page": 1, "page_size": 1}),
+        "dedicated_base_url": ("dedicated_regions", "regions", {"pageSize": 1}),
+        "serverless_base_url": ("serverless_clusters", "clusters", {"pageSize": 1}),
+        "iam_base_url": ("api_keys", "apikeys", {"pageSize": 1}),
+        "billing_base_url": ("bills", f"bills/{month}", {}),
+    }
+    results = []
+    for server, (name, path, params) in probes.items():
+        url = clients.by_server[server].base_url
+        try:
+            clients.get_json(server, name, path, params=params)
+        except FleetlakeError as error:
+            results.append(CheckResult(server, url, False, str(error)))
+        except requests.ConnectionError:
+            results.append(
+                CheckResult(
+                    server, url, False, f"cannot reach {url}: check the network, a proxy, or `{server}`."
+                )
+            )
+        except requests.RequestException as error:
+            results.append(CheckResult(server, url, False, f"request failed: {error}"))
+        else:
+            results.append(CheckResult(server, url, True, f"ok ({name} readable)"))
+    return results
