@@ -1,0 +1,286 @@
+"""The command line: demo, run, check, emulate, resources. Thin: the work lives in pipelines/sources."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from fleetlake import __version__
+from fleetlake.errors import ConfigurationError, FleetlakeError
+from fleetlake.pipelines import RunReport, run
+from fleetlake.sources import REGISTRY, ApiSpec, get_api
+from fleetlake.troubleshoot import explain
+
+F = TypeVar("F", bound=Callable[..., Any])
+API_NAMES = sorted(REGISTRY)
+SQL_EXAMPLE = "SELECT * FROM {dataset}.{table} LIMIT 10"
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s", force=True
+    )
+    logging.getLogger("fleetlake").setLevel(level)
+    # dlt reads its own level from the runtime configuration
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", level)
+
+
+class FleetlakeGroup(click.Group):
+    """Renders every failure as one paragraph and an exit code; tracebacks only with --debug."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+        except Exception as error:
+            debug = bool(ctx.obj and ctx.obj.get("debug"))
+            if debug:
+                traceback.print_exc()
+            api = ctx.obj.get("api") if ctx.obj else None
+            message, code = explain(error, api)
+            click.echo(f"error: {message}", err=True)
+            if not debug:
+                click.echo("(run with --debug for the full traceback)", err=True)
+            ctx.exit(code)
+
+
+def api_argument(func: F) -> F:
+    """The API name argument, shared by every command that acts on one API."""
+
+    def remember(ctx: click.Context, _: click.Parameter, value: str) -> ApiSpec:
+        spec = get_api(value)
+        ctx.ensure_object(dict)["api"] = spec
+        return spec
+
+    return click.argument("api", type=click.Choice(API_NAMES), callback=remember)(func)
+
+
+def destination_options(func: F) -> F:
+    """Where to load: any dlt destination, DuckDB by default."""
+    func = click.option(
+        "--dataset",
+        "dataset_name",
+        default=None,
+        help="Dataset (schema) name; default: the seed page's name.",
+    )(func)
+    return click.option(
+        "--destination",
+        "-d",
+        default="duckdb",
+        show_default=True,
+        help="Any dlt destination name: duckdb, postgres, filesystem, bigquery, snowflake, ...",
+    )(func)
+
+
+@click.group(cls=FleetlakeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fleetlake")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    default="WARNING",
+    show_default=True,
+    help="Logging level of fleetlake and dlt (secrets are never logged at any level).",
+)
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, log_level: str) -> None:
+    """Load the control plane of TiDB Cloud (and soon SkySQL and Secoda) into a SQL database, with dlt.
+
+    \b
+    Try it without credentials:   fleetlake demo
+    Load the real API:            fleetlake run tidb
+    """
+    ctx.ensure_object(dict)["debug"] = debug
+    _configure_logging(log_level.upper())
+
+
+def _print_report(report: RunReport, *, label: str) -> None:
+    dataset = report.pipeline.dataset_name
+    click.echo(f"\n{label}: loaded into {report.location}, dataset {dataset}, in {report.seconds:.1f} s")
+    counts = report.row_counts or report.loaded_rows
+    if counts:
+        width = max(len(name) for name in counts)
+        click.echo(f"  {'table'.ljust(width)}  rows")
+        for name, count in sorted(counts.items()):
+            click.echo(f"  {name.ljust(width)}  {count}")
+    failed = report.load_info.has_failed_jobs
+    if failed:
+        click.echo("  some load jobs failed: see `dlt pipeline ... failed-jobs`", err=True)
+
+
+@contextmanager
+def _demo_emulator(api: ApiSpec, seed: int) -> Iterator[dict[str, Any]]:
+    emulator_class = api.load("emulator")
+    emulator = emulator_class(seed=seed, scale="demo", rate_limit=100, rate_window_seconds=1.0)
+    with emulator.serve(port=0) as server:
+        yield emulator.demo_source_kwargs(server.url)
+
+
+@cli.command()
+@click.argument("apis", nargs=-1, type=click.Choice(API_NAMES))
+@click.option(
+    "--dir",
+    "workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(),
+    show_default=True,
+    help="Folder for the DuckDB file and the pipelines' working data.",
+)
+@click.option("--seed", default=0, show_default=True, help="Seed of the emulated data.")
+def demo(apis: Sequence[str], workdir: Path, seed: int) -> None:
+    """Load the bundled emulators (no credentials, no network) into fleetlake_demo.duckdb.
+
+    \b
+    Example:
+      fleetlake demo            # every API
+      fleetlake demo tidb       # TiDB Cloud only
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    duckdb_path = (workdir / "fleetlake_demo.duckdb").resolve()
+    pipelines_dir = (workdir / ".fleetlake" / "pipelines").resolve()
+    first_table = "projects"
+    for name in apis or API_NAMES:
+        api = get_api(name)
+        with _demo_emulator(api, seed) as source_kwargs:
+            report = run(
+                api, source_kwargs=source_kwargs, pipelines_dir=pipelines_dir, duckdb_path=duckdb_path
+            )
+        _print_report(report, label=f"{api.title} (emulated)")
+        first_table = next(iter(api.resource_descriptions()))
+        dataset = report.pipeline.dataset_name
+    query = SQL_EXAMPLE.format(dataset=dataset, table=first_table)
+    click.echo("\nTry a query:")
+    click.echo(f"  uv run python -c \"import duckdb; duckdb.connect('{duckdb_path}').sql('{query}').show()\"")
+    click.echo("Inspect the pipeline:")
+    click.echo(f"  uv run dlt pipeline --pipelines-dir {pipelines_dir} {report.pipeline.pipeline_name} info")
+
+
+@cli.command("run")
+@api_argument
+@destination_options
+@click.option("--resources", "-r", default=None, help="Comma-separated resources to load (default: all).")
+@click.option("--pipelines-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--progress/--no-progress", default=None, help="Show progress (default: when on a terminal).")
+def run_command(
+    api: ApiSpec,
+    destination: str,
+    dataset_name: str | None,
+    resources: str | None,
+    pipelines_dir: Path | None,
+    progress: bool | None,
+) -> None:
+    """Load the real API with the credentials in .dlt/secrets.toml or the environment.
+
+    \b
+    Example:
+      fleetlake run tidb
+      fleetlake run tidb --resources clusters,audit_logs --destination postgres
+    """
+    names = [name.strip() for name in resources.split(",") if name.strip()] if resources else None
+    report = run(
+        api,
+        resources=names,
+        destination=destination,
+        dataset_name=dataset_name,
+        pipelines_dir=pipelines_dir,
+        progress=sys.stderr.isatty() if progress is None else progress,
+    )
+    _print_report(report, label=api.title)
+
+
+@cli.command()
+@api_argument
+def check(api: ApiSpec) -> None:
+    """Make one cheap request per server and say what works and what does not.
+
+    \b
+    Example:
+      fleetlake check tidb
+    """
+    results = api.load("check")()
+    for result in results:
+        mark = "ok  " if result.ok else "FAIL"
+        click.echo(f"{mark} {result.server:<22} {result.url}\n     {result.message}")
+    if not all(result.ok for result in results):
+        raise SystemExit(1)
+
+
+@cli.command()
+@api_argument
+@click.option("--port", default=8700, show_default=True, help="Port on 127.0.0.1 (0 picks a free one).")
+@click.option("--scale", type=click.Choice(["demo", "large"]), default="demo", show_default=True)
+@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic data.")
+@click.option(
+    "--rate-limit", default=100, show_default=True, help="Requests per window per key; 0 disables the limit."
+)
+@click.option("--rate-window", default=60.0, show_default=True, help="Quota window in seconds.")
+@click.option("--now", default=None, help="The emulator's clock at start (ISO-8601); default: now.")
+def emulate(
+    api: ApiSpec, port: int, scale: str, seed: int, rate_limit: int, rate_window: float, now: str | None
+) -> None:
+    """Run the API's emulator on 127.0.0.1 for your own tests, until Ctrl-C.
+
+    \b
+    Example:
+      fleetlake emulate tidb --port 8700 --scale large --rate-limit 100 --rate-window 1
+    """
+    start = None
+    if now:
+        try:
+            start = datetime.fromisoformat(now)
+        except ValueError:
+            raise ConfigurationError(
+                f"--now {now!r} is not an ISO-8601 time; use e.g. 2026-11-01T00:00:00Z."
+            ) from None
+        start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    emulator = api.load("emulator")(
+        seed=seed,
+        scale=scale,
+        now=start,
+        rate_limit=rate_limit or None,
+        rate_window_seconds=rate_window,
+    )
+    with emulator.serve(port=port) as server:
+        click.echo(f"{api.title} emulator on {server.url} (Ctrl-C to stop)")
+        click.echo(f"  settings for [sources.{api.section}] (the emulator's own demo key, not a real one):")
+        for setting, value in emulator.demo_source_kwargs(server.url).items():
+            click.echo(f"  {setting} = {value!r}")
+        click.echo(f"  advance the clock: curl -X POST '{server.url}/_emulator/advance?seconds=86400'")
+        server.wait()
+
+
+@cli.command()
+@api_argument
+def resources(api: ApiSpec) -> None:
+    """List the API's resources (tables) with a one-line description.
+
+    \b
+    Example:
+      fleetlake resources tidb
+    """
+    described = api.resource_descriptions()
+    width = max(len(name) for name in described)
+    for name, description in described.items():
+        click.echo(f"{name.ljust(width)}  {description}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="fleetlake")
+    except FleetlakeError as error:  # raised while parsing arguments (an unknown API name)
+        click.echo(f"error: {error}", err=True)
+        raise SystemExit(error.exit_code) from None

@@ -1,0 +1,143 @@
+"""Builds and runs the dlt pipeline of one API for a destination, and reports what it loaded."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dlt
+from dlt.common.destination.reference import Destination
+from dlt.common.pipeline import LoadInfo
+from dlt.common.runtime.collector import LogCollector
+from dlt.extract.source import DltSource
+from dlt.pipeline.pipeline import Pipeline
+
+from fleetlake.errors import ConfigurationError
+from fleetlake.sources import ApiSpec
+
+logger = logging.getLogger("fleetlake")
+
+DEFAULT_DESTINATION = "duckdb"
+
+
+@dataclass
+class RunReport:
+    """What a run loaded: per-table row counts in the destination and the load info."""
+
+    api: ApiSpec
+    pipeline: Pipeline
+    load_info: LoadInfo
+    seconds: float
+    row_counts: dict[str, int] = field(default_factory=dict)
+    loaded_rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def location(self) -> str:
+        """Where the data went (the DuckDB file path, or the destination's description)."""
+        client_config = self.pipeline.destination_client().config
+        database = getattr(getattr(client_config, "credentials", None), "database", None)
+        if self.pipeline.destination.destination_name == "duckdb" and database:
+            return str(Path(database).resolve())
+        return str(self.pipeline.destination.destination_description)
+
+
+def resolve_destination(destination: str | Destination[Any, Any] | None, duckdb_path: Path | None) -> Any:
+    """A dlt destination from a name (`duckdb`, `postgres`, `filesystem`, ...) or an instance."""
+    if destination is None or destination == DEFAULT_DESTINATION:
+        if duckdb_path is not None:
+            return dlt.destinations.duckdb(str(duckdb_path))
+        return DEFAULT_DESTINATION
+    if not isinstance(destination, str):
+        return destination
+    try:
+        return Destination.from_reference(destination)
+    except Exception as error:  # dlt raises several types here: unknown module, missing extra
+        raise ConfigurationError(
+            f"Destination {destination!r} could not be set up: {error}. Use a dlt destination name such as "
+            "duckdb, postgres, filesystem, bigquery, snowflake or motherduck, and install its extra "
+            "(for example `uv sync --extra postgres`)."
+        ) from None
+
+
+def make_pipeline(
+    api: ApiSpec,
+    *,
+    destination: str | Destination[Any, Any] | None = None,
+    dataset_name: str | None = None,
+    pipelines_dir: Path | None = None,
+    duckdb_path: Path | None = None,
+    progress: bool = False,
+) -> Pipeline:
+    """The API's pipeline under the names the seed pages use (e.g. `tidb_instance_pipeline`)."""
+    options: dict[str, Any] = {}
+    if pipelines_dir is not None:
+        options["pipelines_dir"] = str(pipelines_dir)
+    if progress:
+        options["progress"] = LogCollector(log_period=10.0, logger=sys.stderr)
+    pipeline: Pipeline = dlt.pipeline(
+        pipeline_name=api.pipeline_name,
+        destination=resolve_destination(destination, duckdb_path),
+        dataset_name=dataset_name or api.dataset_name,
+        **options,
+    )
+    return pipeline
+
+
+def select_resources(api: ApiSpec, source: DltSource, names: Sequence[str] | None) -> DltSource:
+    """Keep only the named resources, or say which names exist."""
+    if not names:
+        return source
+    known = list(api.resource_descriptions())
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigurationError(
+            f"Unknown {api.title} resource(s): {', '.join(unknown)}. Known resources: {', '.join(known)} "
+            f"(`fleetlake resources {api.name}` describes each)."
+        )
+    return source.with_resources(*names)
+
+
+def table_row_counts(pipeline: Pipeline, tables: Iterable[str] | None = None) -> dict[str, int]:
+    """Rows per data table in the destination (nested child tables included)."""
+    dataset = pipeline.dataset()
+    relation = dataset.row_counts(data_tables=True, table_names=list(tables) if tables else None)
+    return {str(name): int(count) for name, count in relation.fetchall()}
+
+
+def run(
+    api: ApiSpec,
+    *,
+    source_kwargs: Mapping[str, Any] | None = None,
+    resources: Sequence[str] | None = None,
+    destination: str | Destination[Any, Any] | None = None,
+    dataset_name: str | None = None,
+    pipelines_dir: Path | None = None,
+    duckdb_path: Path | None = None,
+    progress: bool = False,
+) -> RunReport:
+    """Extract, normalize and load one API; returns what is in the destination afterwards."""
+    source = select_resources(api, api.make_source(**dict(source_kwargs or {})), resources)
+    pipeline = make_pipeline(
+        api,
+        destination=destination,
+        dataset_name=dataset_name,
+        pipelines_dir=pipelines_dir,
+        duckdb_path=duckdb_path,
+        progress=progress,
+    )
+    started = time.perf_counter()
+    load_info = pipeline.run(source)
+    seconds = time.perf_counter() - started
+    normalize = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
+    loaded = dict(normalize.row_counts) if normalize else {}
+    report = RunReport(api, pipeline, load_info, seconds, loaded_rows=loaded)
+    try:
+        report.row_counts = table_row_counts(pipeline)
+    except Exception as error:  # counting is a courtesy; some destinations cannot be queried back
+        logger.debug("could not count rows in the destination: %s", error)
+    return report
