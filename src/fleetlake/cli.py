@@ -65,7 +65,7 @@ def api_argument(func: F) -> F:
         ctx.ensure_object(dict)["api"] = spec
         return spec
 
-    return click.argument("api", type=click.Choice(API_NAMES), callback=remember)(func)
+    return click.argument("api", type=click.Choice(API_NAMES), metavar="API", callback=remember)(func)
 
 
 def destination_options(func: F) -> F:

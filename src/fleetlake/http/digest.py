@@ -28,7 +28,8 @@ _IMPL = "_digest_impl"
 class DigestAuth(AuthConfigBase):
     """Digest auth with the public key as user name and the private key as password."""
 
-    public_key: str = None  # type: ignore[assignment]  # dlt specs declare required fields as None
+    # both halves are kept as secrets: the seed pages store them together in secrets.toml
+    public_key: TSecretStrValue = None  # type: ignore[assignment]  # dlt specs declare required fields as None
     private_key: TSecretStrValue = None  # type: ignore[assignment]
 
     def _impl(self) -> HTTPDigestAuth:
@@ -52,4 +53,4 @@ class DigestAuth(AuthConfigBase):
         self.__dict__.update(state)
 
     def __repr__(self) -> str:
-        return f"DigestAuth(public_key={self.public_key!r}, private_key=***)"
+        return "DigestAuth(public_key=***, private_key=***)"

@@ -25,7 +25,9 @@ def test_month_arithmetic_crosses_years():
     assert months_to_load("2026-11", 0) == ["2026-11"]
 
 
-@pytest.mark.parametrize(("end", "back", "fragment"), [("2026-13", 2, "billing_end_month"), ("2026-11", 7, "between 0 and 6")])
+@pytest.mark.parametrize(
+    ("end", "back", "fragment"), [("2026-13", 2, "billing_end_month"), ("2026-11", 7, "between 0 and 6")]
+)
 def test_bad_billing_settings_name_the_setting(end, back, fragment):
     with pytest.raises(ConfigurationError, match=fragment):
         months_to_load(end, back)
@@ -40,12 +42,19 @@ def test_timestamps_parse_to_aware_utc():
 
 
 def test_credentials_are_dropped_at_any_depth():
-    record = {"accessKey": "AK", "secretKey": "****1234", "target": {"s3": {"accessKey": {"id": "x", "secret": "s"}}}}
+    record = {
+        "accessKey": "AK",
+        "secretKey": "****1234",
+        "target": {"s3": {"accessKey": {"id": "x", "secret": "s"}}},
+    }
     assert drop_credentials(record) == {"accessKey": "AK", "target": {"s3": {"accessKey": {"id": "x"}}}}
 
 
 def test_amounts_become_decimals_but_names_stay_strings():
-    bill = {"overview": {"totalCost": "12.30", "billedMonth": "2026-10"}, "summaryByService": [{"credits": "0.00"}]}
+    bill = {
+        "overview": {"totalCost": "12.30", "billedMonth": "2026-10"},
+        "summaryByService": [{"credits": "0.00"}],
+    }
     assert amounts_to_decimal(bill) == {
         "overview": {"totalCost": Decimal("12.30"), "billedMonth": "2026-10"},
         "summaryByService": [{"credits": Decimal("0.00")}],
@@ -53,8 +62,11 @@ def test_amounts_become_decimals_but_names_stay_strings():
 
 
 def test_shape_records_types_lifts_and_copies_parent_keys():
-    raw = {"metadata": {"id": "77", "create_timestamp": "1700000000"}, "status": {"end_timestamp": ""},
-           "spec": {"source": {"aws_key_access": {"access_key_id": "AKIA", "secret_access_key": "shh"}}}}
+    raw = {
+        "metadata": {"id": "77", "create_timestamp": "1700000000"},
+        "status": {"end_timestamp": ""},
+        "spec": {"source": {"aws_key_access": {"access_key_id": "AKIA", "secret_access_key": "shh"}}},
+    }
     [record] = shape_records(BY_NAME["imports"], [raw], parent={"id": "9", "project_id": "1"})
     assert record["id"] == "77"
     assert record["cluster_id"] == "9"

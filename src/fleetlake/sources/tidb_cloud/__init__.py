@@ -330,7 +330,7 @@ def _clients(
 
 @dlt.source(name="tidb_instance_source", section=SECTION, max_table_nesting=2)
 def tidb_instance_source(
-    public_key: str = dlt.secrets.value,
+    public_key: TSecretStrValue = dlt.secrets.value,
     private_key: TSecretStrValue = dlt.secrets.value,
     base_url: str = SERVERS["base_url"],
     dedicated_base_url: str = SERVERS["dedicated_base_url"],
@@ -390,7 +390,7 @@ class CheckResult:
 
 @with_config(sections=("sources", SECTION))
 def check_tidb_cloud(
-    public_key: str = dlt.secrets.value,
+    public_key: TSecretStrValue = dlt.secrets.value,
     private_key: TSecretStrValue = dlt.secrets.value,
     base_url: str = SERVERS["base_url"],
     dedicated_base_url: str = SERVERS["dedicated_base_url"],

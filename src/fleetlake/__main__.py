@@ -1,0 +1,5 @@
+"""`python -m fleetlake` runs the command line."""
+
+from fleetlake.cli import main
+
+main()

@@ -1,0 +1,87 @@
+"""Commands that need no server: listing resources and refusing bad input with one paragraph."""
+
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from fleetlake.cli import cli
+from fleetlake.sources.tidb_cloud import resource_descriptions
+
+
+def test_resources_lists_every_table_with_a_description():
+    result = CliRunner().invoke(cli, ["resources", "tidb"])
+    assert result.exit_code == 0
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 21
+    assert [line.split()[0] for line in lines] == list(resource_descriptions())
+    assert lines[0].startswith("projects") and "Projects of the organization" in lines[0]
+
+
+def test_unknown_api_is_refused_by_the_parser():
+    result = CliRunner().invoke(cli, ["resources", "oracle"])
+    assert result.exit_code == 2
+    assert "Invalid value for 'API': 'oracle' is not 'tidb'" in result.output
+
+
+def _fleetlake(*args, env=None, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "fleetlake", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def test_missing_credentials_answer_one_paragraph_without_traceback(tmp_path, clean_env):
+    result = _fleetlake("run", "tidb", env=clean_env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "TiDB Cloud credentials are missing (public_key, private_key)" in result.stderr
+    assert "[sources.tidb_instance_source]" in result.stderr
+    assert "SOURCES__TIDB_INSTANCE_SOURCE__PUBLIC_KEY" in result.stderr
+    assert "fleetlake demo tidb" in result.stderr
+
+
+def test_plain_http_to_a_remote_host_is_refused(tmp_path, clean_env):
+    env = {
+        **clean_env,
+        "SOURCES__TIDB_INSTANCE_SOURCE__PUBLIC_KEY": "pk",
+        "SOURCES__TIDB_INSTANCE_SOURCE__PRIVATE_KEY": "sk",
+        "SOURCES__TIDB_INSTANCE_SOURCE__IAM_BASE_URL": "http://iam.tidbapi.com/v1beta1",
+    }
+    result = _fleetlake("run", "tidb", "--resources", "members", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert (
+        "`iam_base_url` in [sources.tidb_instance_source] is 'http://iam.tidbapi.com/v1beta1'"
+        in result.stderr
+    )
+    assert "https://iam.tidbapi.com/v1beta1" in result.stderr
+    assert "sk" not in result.stderr.replace("task", "")
+
+
+def test_unknown_resource_lists_the_known_ones(tmp_path, clean_env):
+    env = {
+        **clean_env,
+        "SOURCES__TIDB_INSTANCE_SOURCE__PUBLIC_KEY": "pk",
+        "SOURCES__TIDB_INSTANCE_SOURCE__PRIVATE_KEY": "sk",
+    }
+    result = _fleetlake("run", "tidb", "--resources", "clusters,wombats", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Unknown TiDB Cloud resource(s): wombats. Known resources: projects, clusters," in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_destination_is_named(tmp_path, clean_env):
+    env = {
+        **clean_env,
+        "SOURCES__TIDB_INSTANCE_SOURCE__PUBLIC_KEY": "pk",
+        "SOURCES__TIDB_INSTANCE_SOURCE__PRIVATE_KEY": "sk",
+    }
+    result = _fleetlake("run", "tidb", "--destination", "nosuchdb", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Destination 'nosuchdb' could not be set up" in result.stderr
+    assert "Traceback" not in result.stderr
