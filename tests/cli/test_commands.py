@@ -15,7 +15,8 @@ def test_resources_lists_every_table_with_a_description():
     lines = result.output.strip().splitlines()
     assert len(lines) == 21
     assert [line.split()[0] for line in lines] == list(resource_descriptions())
-    assert lines[0].startswith("projects") and "Projects of the organization" in lines[0]
+    assert lines[0].startswith("projects")
+    assert "Projects of the organization" in lines[0]
 
 
 def test_unknown_api_is_refused_by_the_parser():

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from fleetlake.errors import ConfigurationError
@@ -39,5 +41,7 @@ def test_http_is_accepted_for_loopback_only():
 
 
 def test_not_a_url_names_the_setting():
-    with pytest.raises(ConfigurationError, match="`billing_base_url` in \\[s\\] is 'billing.tidbapi.com'"):
+    with pytest.raises(
+        ConfigurationError, match=re.escape("`billing_base_url` in [s] is 'billing.tidbapi.com'")
+    ):
         check_base_url("billing.tidbapi.com", setting="billing_base_url", section="s")
