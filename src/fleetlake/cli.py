@@ -253,13 +253,13 @@ def emulate(
         rate_limit=rate_limit or None,
         rate_window_seconds=rate_window,
     )
-    with emulator.serve(port=port) as server:
-        click.echo(f"{api.title} emulator on {server.url} (Ctrl-C to stop)")
-        click.echo(f"  settings for [sources.{api.section}] (the emulator's own demo key, not a real one):")
-        for setting, value in emulator.demo_source_kwargs(server.url).items():
-            click.echo(f"  {setting} = {value!r}")
-        click.echo(f"  advance the clock: curl -X POST '{server.url}/_emulator/advance?seconds=86400'")
-        server.wait()
+    server = emulator.server(port=port)
+    click.echo(f"{api.title} emulator on {server.url} (Ctrl-C to stop)")
+    click.echo(f"settings for [sources.{api.section}] (the emulator's own demo key, not a real one):")
+    for setting, value in emulator.demo_source_kwargs(server.url).items():
+        click.echo(f"  {setting} = {value!r}")
+    click.echo(f"advance its clock: curl -X POST '{server.url}/_emulator/advance?seconds=86400'")
+    server.serve_forever()
 
 
 @cli.command()

@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -101,6 +101,13 @@ def months_to_load(end_month: str | None, months_back: int) -> list[str]:
     return [month_shift(end, -k) for k in range(months_back, -1, -1)]
 
 
+def _selector(keys: tuple[str, ...]) -> str:
+    """A JSONPath picking whichever of `keys` the answer has (vendor's name first, seed's second)."""
+    if len(keys) == 1:
+        return keys[0]
+    return "[" + ",".join(f"'{key}'" for key in keys) + "]"
+
+
 @dataclass
 class _Clients:
     """One REST client per TiDB Cloud server, sharing one session, one digest auth and one quota."""
@@ -137,7 +144,7 @@ class _Clients:
             path,
             params=query,
             paginator=self.paginator(endpoint),
-            data_selector="|".join(endpoint.selectors),
+            data_selector=_selector(endpoint.selectors),
             hooks={"response": [hook]},
         ):
             yield list(page)
@@ -260,7 +267,8 @@ def _billing_resources(clients: _Clients, months: list[str]) -> list[DltResource
 
     @dlt.resource(name="cost_explorer", primary_key=["billedDate", "detailKey"], write_disposition="merge")
     def cost_explorer() -> Iterator[dict[str, Any]]:
-        end = min(date.fromisoformat(f"{month_shift(months[-1], 1)}-01"), datetime.now(UTC).date())
+        # the last day of the last month; the API answers up to its today
+        end = date.fromisoformat(f"{month_shift(months[-1], 1)}-01") - timedelta(days=1)
         query = {
             "filter": {"timeRange": {"startDate": f"{months[0]}-01", "endDate": end.isoformat()}},
             "groups": {"groupBy": ["service"], "timeGranularity": "day"},
