@@ -15,10 +15,13 @@ import requests
 from conftest import NOW, FakeTime, Running
 from starlette.applications import Starlette
 from starlette.datastructures import QueryParams
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fleetlake.emulators import Clock, EmulatorServer, QuotaLimiter, RequestLog, RouteError
 from fleetlake.emulators.core import AppSpec, build_app, json_response, route
 from fleetlake.emulators.paging import PageTokens, number_page, token_page, token_scope
+from fleetlake.emulators.tidb_cloud import TiDBCloudEmulator
 
 
 def test_clock_starts_at_the_hour_and_moves_only_forward() -> None:
@@ -183,3 +186,26 @@ def test_serve_forever_stops_on_ctrl_c() -> None:
         child.kill()
     assert child.returncode == 0
     assert out.strip() == "stopped"
+
+
+class _Unavailable:
+    """A stand-in fault: answers 503 to every request whose query asks for it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and b"fail=1" in scope.get("query_string", b""):
+            await json_response({"error": "unavailable"}, status=503)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def test_hooks_sit_between_the_request_log_and_the_gateway() -> None:
+    emulator = TiDBCloudEmulator(now=NOW, hooks=[Middleware(_Unavailable)])
+    with emulator.serve() as server, requests.Session() as http:
+        failed = http.get(f"{server.url}/api/v1beta/projects?fail=1")
+        challenged = http.get(f"{server.url}/api/v1beta/projects")
+    assert (failed.status_code, challenged.status_code) == (503, 401)
+    # the fault was logged like any answer and happened before authentication
+    assert [(r.status, r.authorized) for r in emulator.requests.records()] == [(503, False), (401, False)]
