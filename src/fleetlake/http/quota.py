@@ -91,6 +91,7 @@ class QuotaLimiter:
         self._remaining: float | None = None
         self._reset_at: float | None = None
         self._in_flight = 0
+        self._window_estimate = 0.0
 
     def acquire(self) -> float:
         """Wait until a request may be sent; returns the seconds waited."""
@@ -130,16 +131,34 @@ class QuotaLimiter:
             self._in_flight = max(0, self._in_flight - 1)
 
     def observe(self, response: Response) -> None:
-        """Correct the local count from the quota headers of an answer."""
+        """Correct the local count from the quota headers of an answer.
+
+        Answers arrive out of order when threads share the key, so within one window the count only
+        goes down; a reset time that jumps forward by a good part of a window starts a new one.
+        """
         remaining = _header_number(response, REMAINING_HEADERS)
         reset = _header_number(response, RESET_HEADERS)
         with self._lock:
             self._in_flight = max(0, self._in_flight - 1)
-            if remaining is not None:
-                # the server's count includes this request but not the ones still in flight
-                self._remaining = remaining - self._in_flight
-            if reset is not None:
-                self._reset_at = self._now() + reset
+            if remaining is None:
+                return
+            # the server's count includes this request but not the ones still in flight
+            left = remaining - self._in_flight
+            if reset is None:
+                self._remaining = left if self._remaining is None else min(self._remaining, left)
+                return
+            reset_at = self._now() + reset
+            self._window_estimate = max(self._window_estimate, reset)
+            same_window = (
+                self._reset_at is not None
+                and self._remaining is not None
+                and reset_at < self._reset_at + max(0.01, 0.25 * self._window_estimate)
+            )
+            if same_window:
+                assert self._remaining is not None
+                self._remaining = min(self._remaining, left)
+            else:
+                self._remaining, self._reset_at = left, reset_at
 
     def throttled(self, response: Response) -> float:
         """Record a 429 and return how long to wait: Retry-After, else the quota reset, else a window."""
