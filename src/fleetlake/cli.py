@@ -22,7 +22,6 @@ from fleetlake.troubleshoot import explain
 
 F = TypeVar("F", bound=Callable[..., Any])
 API_NAMES = sorted(REGISTRY)
-SQL_EXAMPLE = "SELECT * FROM {dataset}.{table} LIMIT 10"
 
 
 def _configure_logging(level: str) -> None:
@@ -111,14 +110,17 @@ def _print_report(report: RunReport, *, label: str) -> None:
     dataset = report.pipeline.dataset_name
     click.echo(f"\n{label}: loaded into {report.location}, dataset {dataset}, in {report.seconds:.1f} s")
     counts = report.row_counts or report.loaded_rows
-    if counts:
-        width = max(len(name) for name in counts)
+    resources = [name for name in report.api.resource_descriptions() if name in counts]
+    if resources:
+        width = max(len(name) for name in resources)
         click.echo(f"  {'table'.ljust(width)}  rows")
-        for name, count in sorted(counts.items()):
-            click.echo(f"  {name.ljust(width)}  {count}")
-    failed = report.load_info.has_failed_jobs
-    if failed:
-        click.echo("  some load jobs failed: see `dlt pipeline ... failed-jobs`", err=True)
+        for name in resources:
+            click.echo(f"  {name.ljust(width)}  {counts[name]}")
+    nested = sorted(name for name in counts if name not in resources)
+    if nested:
+        click.echo(f"  and {len(nested)} nested tables ({nested[0]}, ...) holding lists inside records")
+    if report.load_info.has_failed_jobs:
+        click.echo("  some load jobs failed: see `dlt pipeline <name> failed-jobs`", err=True)
 
 
 @contextmanager
@@ -126,7 +128,7 @@ def _demo_emulator(api: ApiSpec, seed: int) -> Iterator[dict[str, Any]]:
     emulator_class = api.load("emulator")
     emulator = emulator_class(seed=seed, scale="demo", rate_limit=100, rate_window_seconds=1.0)
     with emulator.serve(port=0) as server:
-        yield emulator.demo_source_kwargs(server.url)
+        yield emulator.source_settings(server.url)
 
 
 @cli.command()
@@ -151,7 +153,7 @@ def demo(apis: Sequence[str], workdir: Path, seed: int) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     duckdb_path = (workdir / "fleetlake_demo.duckdb").resolve()
     pipelines_dir = (workdir / ".fleetlake" / "pipelines").resolve()
-    first_table = "projects"
+    reports = []
     for name in apis or API_NAMES:
         api = get_api(name)
         with _demo_emulator(api, seed) as source_kwargs:
@@ -159,13 +161,17 @@ def demo(apis: Sequence[str], workdir: Path, seed: int) -> None:
                 api, source_kwargs=source_kwargs, pipelines_dir=pipelines_dir, duckdb_path=duckdb_path
             )
         _print_report(report, label=f"{api.title} (emulated)")
-        first_table = next(iter(api.resource_descriptions()))
-        dataset = report.pipeline.dataset_name
-    query = SQL_EXAMPLE.format(dataset=dataset, table=first_table)
+        reports.append(report)
     click.echo("\nTry a query:")
-    click.echo(f"  uv run python -c \"import duckdb; duckdb.connect('{duckdb_path}').sql('{query}').show()\"")
-    click.echo("Inspect the pipeline:")
-    click.echo(f"  uv run dlt pipeline --pipelines-dir {pipelines_dir} {report.pipeline.pipeline_name} info")
+    for report in reports:
+        sql = report.api.example_query.format(dataset=report.pipeline.dataset_name)
+        connect = f"duckdb.connect('{duckdb_path}', read_only=True)"
+        click.echo(f"  uv run python -c \"import duckdb; {connect}.sql('{sql}').show()\"")
+    click.echo("Inspect a pipeline (schema, loads, state):")
+    for report in reports:
+        click.echo(
+            f"  uv run dlt pipeline --pipelines-dir {pipelines_dir} {report.pipeline.pipeline_name} info"
+        )
 
 
 @cli.command("run")
@@ -256,7 +262,7 @@ def emulate(
     server = emulator.server(port=port)
     click.echo(f"{api.title} emulator on {server.url} (Ctrl-C to stop)")
     click.echo(f"settings for [sources.{api.section}] (the emulator's own demo key, not a real one):")
-    for setting, value in emulator.demo_source_kwargs(server.url).items():
+    for setting, value in emulator.source_settings(server.url).items():
         click.echo(f"  {setting} = {value!r}")
     click.echo(f"advance its clock: curl -X POST '{server.url}/_emulator/advance?seconds=86400'")
     server.serve_forever()

@@ -28,6 +28,7 @@ class ApiSpec:
     descriptions: str  # "module:function" returning {table: description}
     check: str  # "module:function" making one cheap request per server
     emulator: str  # "module:class" of the bundled emulator
+    example_query: str = ""  # a first SQL query to suggest, with {dataset} for the dataset name
     secret_settings: tuple[str, ...] = field(default=())
 
     def load(self, target: str) -> Any:
@@ -56,6 +57,10 @@ REGISTRY: dict[str, ApiSpec] = {
             descriptions="fleetlake.sources.tidb_cloud:resource_descriptions",
             check="fleetlake.sources.tidb_cloud:check_tidb_cloud",
             emulator="fleetlake.emulators.tidb_cloud:TiDBCloudEmulator",
+            example_query=(
+                "SELECT name, cluster_type, region, status__cluster_status"
+                " FROM {dataset}.clusters ORDER BY name"
+            ),
             secret_settings=("public_key", "private_key"),
         ),
     )

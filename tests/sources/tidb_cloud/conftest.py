@@ -51,7 +51,7 @@ def run_tidb(tmp_path, source_kwargs, resources=None):
     )
 
 
-def query(report, sql):
+def query(report, sql, *args):
     """Rows of a SQL query against the run's dataset."""
     with report.pipeline.sql_client() as client:
-        return client.execute_sql(sql)
+        return client.execute_sql(sql, *args)

@@ -53,7 +53,9 @@ def test_every_table_has_the_emulated_row_count(loaded):
     assert {k: v for k, v in model.items() if k != "cost_explorer"} == {
         k: v for k, v in EXPECTED.items() if k != "cost_explorer"
     }
-    assert query(report, "SELECT count(DISTINCT billed_date) FROM cost_explorer")[0][0] == model["cost_explorer"]
+    assert (
+        query(report, "SELECT count(DISTINCT billed_date) FROM cost_explorer")[0][0] == model["cost_explorer"]
+    )
 
 
 def test_ids_and_parent_keys_are_the_emulated_ones(loaded):
@@ -78,10 +80,17 @@ def test_ids_and_parent_keys_are_the_emulated_ones(loaded):
 
 def test_merge_keys_are_unique(loaded):
     _, report = loaded
-    for table, key in [("projects", "id"), ("backups", "id"), ("audit_logs", "id"), ("api_keys", "access_key"),
-                       ("dedicated_node_specs", "region_id, component_type, node_spec_key"),
-                       ("bill_details", "billed_date, project_name, cluster_name, service_path_name")]:
-        duplicates = query(report, f"SELECT count(*) FROM (SELECT {key} FROM {table} GROUP BY ALL HAVING count(*) > 1)")
+    for table, key in [
+        ("projects", "id"),
+        ("backups", "id"),
+        ("audit_logs", "id"),
+        ("api_keys", "access_key"),
+        ("dedicated_node_specs", "region_id, component_type, node_spec_key"),
+        ("bill_details", "billed_date, project_name, cluster_name, service_path_name"),
+    ]:
+        duplicates = query(
+            report, f"SELECT count(*) FROM (SELECT {key} FROM {table} GROUP BY ALL HAVING count(*) > 1)"
+        )
         assert duplicates[0][0] == 0, table
 
 
@@ -108,9 +117,19 @@ def test_credentials_in_answers_are_never_loaded(loaded):
     _, report = loaded
     columns = {
         row[0]
-        for row in query(report, "SELECT column_name FROM information_schema.columns WHERE table_schema = 'tidb_instance_data'")
+        for row in query(
+            report,
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'tidb_instance_data'",
+        )
     }
-    credentials = {"secret_key", "root_password", "secret", "secret_access_key", "sas_token", "service_account_key"}
+    credentials = {
+        "secret_key",
+        "root_password",
+        "secret",
+        "secret_access_key",
+        "sas_token",
+        "service_account_key",
+    }
     assert {c.rsplit("__", 1)[-1] for c in columns} & credentials == set()
     assert "access_key" in columns  # the API key's public identifier stays
 

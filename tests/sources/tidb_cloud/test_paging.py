@@ -7,7 +7,7 @@ from tests.sources.tidb_cloud.conftest import query, run_tidb, settings
 
 
 def _answered(emulator, path):
-    return [r for r in emulator.requests.filter(path=path, status=200)]
+    return emulator.requests.filter(path=path, status=200)
 
 
 def test_token_paging_follows_next_page_token_until_it_is_empty(tidb, tmp_path):
@@ -35,8 +35,10 @@ def test_page_number_paging_stops_at_the_total_without_an_empty_page(tidb, tmp_p
 def test_full_sync_never_repeats_a_request(tidb, tmp_path):
     emulator, server = tidb()
     run_tidb(tmp_path, settings(emulator, server))
-    answered = [(r.method, r.path, tuple(sorted((k, tuple(v)) for k, v in r.query.items())))
-                for r in emulator.requests.filter(status=200)]
+    answered = [
+        (r.method, r.path, tuple(sorted((k, tuple(v)) for k, v in r.query.items())))
+        for r in emulator.requests.filter(status=200)
+    ]
     assert len(answered) == len(set(answered))
     # every list fits one page of 100, so the sync costs one request per list and per parent;
     # plus one digest challenge per thread that talked to the server

@@ -9,12 +9,26 @@ from fleetlake.emulators.tidb_cloud import DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_K
 from tests.sources.tidb_cloud.conftest import query, run_tidb, settings
 from tests.sources.tidb_cloud.test_full_load import EXPECTED
 
-TABLES = ["projects", "clusters", "backups", "dedicated_regions", "dedicated_node_specs", "audit_logs", "members"]
+TABLES = [
+    "projects",
+    "clusters",
+    "backups",
+    "dedicated_regions",
+    "dedicated_node_specs",
+    "audit_logs",
+    "members",
+]
 
 
 def _assert_complete(report):
-    assert {table: report.row_counts[table] for table in TABLES} == {table: EXPECTED[table] for table in TABLES}
-    for table, key in [("backups", "id"), ("audit_logs", "id"), ("dedicated_node_specs", "region_id, component_type, node_spec_key")]:
+    assert {table: report.row_counts[table] for table in TABLES} == {
+        table: EXPECTED[table] for table in TABLES
+    }
+    for table, key in [
+        ("backups", "id"),
+        ("audit_logs", "id"),
+        ("dedicated_node_specs", "region_id, component_type, node_spec_key"),
+    ]:
         assert query(report, f"SELECT count(*) - count(DISTINCT ({key})) FROM {table}")[0][0] == 0
 
 

@@ -1,0 +1,240 @@
+"""`TiDBCloudEmulator`: the five TiDB Cloud hosts behind one Digest-authenticated, rate-limited server."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.responses import Response
+from starlette.routing import Mount
+
+from fleetlake.emulators.core import AppSpec, Clock, QuotaPolicy, RequestLog, build_app, json_response
+from fleetlake.emulators.digest import DigestAuthenticator, DigestVerifier
+from fleetlake.emulators.quota import QuotaDecision, QuotaLimiter
+from fleetlake.emulators.server import EmulatorServer
+from fleetlake.emulators.tidb_cloud import billing, catalog, dedicated, iam, serverless, v1beta
+from fleetlake.emulators.tidb_cloud.context import ApiKey, Context
+from fleetlake.emulators.tidb_cloud.data import DAY, SCALES, TiDBData, TiDBScale
+from fleetlake.emulators.tidb_cloud.errors import (
+    iam_error,
+    quota_body,
+    rpc_error,
+    unauthorized_body,
+    v1beta_error,
+)
+
+DEFAULT_PUBLIC_KEY = "fleetlake-demo-public"
+DEFAULT_PRIVATE_KEY = "fleetlake-demo-private"
+REALM = "tidb.cloud"
+SERVERS: tuple[tuple[str, str], ...] = (
+    (v1beta.PREFIX, "v1beta"),
+    (dedicated.PREFIX, "dedicated"),
+    (serverless.PREFIX, "serverless"),
+    (iam.PREFIX, "iam"),
+    (billing.PREFIX, "billing"),
+)
+ENVELOPES = {
+    "v1beta": v1beta_error,
+    "dedicated": rpc_error,
+    "serverless": rpc_error,
+    "iam": iam_error,
+    "billing": iam_error,
+}
+TABLES = (
+    "projects",
+    "clusters",
+    "backups",
+    "restores",
+    "imports",
+    "provider_regions",
+    "dedicated_clusters",
+    "dedicated_regions",
+    "dedicated_node_specs",
+    "dedicated_imports",
+    "dedicated_integrations",
+    "serverless_clusters",
+    "serverless_branches",
+    "serverless_exports",
+    "serverless_imports",
+    "api_keys",
+    "audit_logs",
+    "members",
+    "bills",
+    "bill_details",
+    "cost_explorer",
+)
+"""The client's table names, in the order `expected_counts` lists them."""
+
+
+def _rate_headers(decision: QuotaDecision) -> list[tuple[str, str]]:
+    return [
+        ("X-Ratelimit-Limit-Minute", str(decision.limit)),
+        ("X-Ratelimit-Remaining-Minute", str(decision.remaining)),
+        ("X-Ratelimit-Reset", decision.reset_header()),
+    ]
+
+
+def _over_quota(decision: QuotaDecision) -> Response:
+    return json_response(quota_body(decision.limit), status=429)
+
+
+def _not_found(path: str, status: int, message: str) -> Response:
+    server = next(
+        (name for prefix, name in SERVERS if path.startswith(prefix + "/") or path == prefix), "v1beta"
+    )
+    text = f"no such endpoint: {path}" if status == 404 else f"{message}: {path}"
+    return json_response(ENVELOPES[server](status, text), status=status)
+
+
+class TiDBCloudEmulator:
+    """An offline TiDB Cloud: v1beta, Dedicated, Starter/Essential, IAM and billing on one server.
+
+    Every host answers under a path prefix of one server (`base_urls` maps them), behind HTTP Digest
+    auth and one quota per API key shared by all hosts, like the vendor's gateway. Data is computed
+    from `seed`, `scale` and the data clock, so equal arguments give byte-identical answers.
+
+    Example:
+        emulator = TiDBCloudEmulator(seed=1)
+        with emulator.serve() as server:
+            urls = emulator.base_urls(server.url)
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        scale: str | TiDBScale = "demo",
+        now: datetime | None = None,
+        rate_limit: int | None = 100,
+        rate_window_seconds: float = 60.0,
+        nonce_ttl_seconds: float = 300,
+        keys: Mapping[str, ApiKey] | None = None,
+        shape: str = "vendor",
+        time_source: Callable[[], float] = time.monotonic,
+        hooks: Sequence[Middleware] = (),
+    ) -> None:
+        if isinstance(scale, str):
+            if scale not in SCALES:
+                raise ValueError(f"unknown scale {scale!r}: use one of {', '.join(SCALES)} or a TiDBScale")
+            scale = SCALES[scale]
+        if shape not in ("vendor", "seed"):
+            raise ValueError(f"unknown shape {shape!r}: use 'vendor' or 'seed'")
+        self.seed = seed
+        self.scale = scale
+        self.shape = shape
+        self.keys: dict[str, ApiKey] = (
+            dict(keys)
+            if keys is not None
+            else {DEFAULT_PUBLIC_KEY: ApiKey(DEFAULT_PRIVATE_KEY, ("org:owner",), "fleetlake demo")}
+        )
+        self.clock = Clock(now)
+        self.data = TiDBData(seed, scale, int(self.clock.initial.timestamp()))
+        self.requests = RequestLog()
+        self.context = Context(self.data, self.clock, self.keys, shape)
+        self.quota = QuotaLimiter(rate_limit, rate_window_seconds, time_source=time_source)
+        self.verifier = DigestVerifier(
+            realm=REALM,
+            passwords=lambda user: self.keys[user].private_key if user in self.keys else None,
+            nonce_ttl_seconds=nonce_ttl_seconds,
+            time_source=time_source,
+        )
+        self.app: Starlette = build_app(
+            AppSpec(
+                routes=[
+                    Mount(v1beta.PREFIX, routes=v1beta.routes(self.context)),
+                    Mount(dedicated.PREFIX, routes=dedicated.routes(self.context)),
+                    Mount(serverless.PREFIX, routes=serverless.routes(self.context)),
+                    Mount(iam.PREFIX, routes=iam.routes(self.context)),
+                    Mount(billing.PREFIX, routes=billing.routes(self.context)),
+                ],
+                clock=self.clock,
+                log=self.requests,
+                servers=SERVERS,
+                not_found=_not_found,
+                authenticator=DigestAuthenticator(self.verifier, unauthorized_body),
+                quota=QuotaPolicy(self.quota, _rate_headers, _over_quota),
+                hooks=list(hooks),
+            )
+        )
+
+    @staticmethod
+    def base_urls(server_url: str) -> dict[str, str]:
+        """The client's base URL settings for a server at `server_url` (`http://127.0.0.1:PORT`)."""
+        root = server_url.rstrip("/")
+        return {
+            "base_url": root,
+            "dedicated_base_url": root + dedicated.PREFIX,
+            "serverless_base_url": root + serverless.PREFIX,
+            "iam_base_url": root + iam.PREFIX,
+            "billing_base_url": root + billing.PREFIX,
+        }
+
+    def source_settings(self, server_url: str) -> dict[str, Any]:
+        """The TiDB source's settings for this emulator at `server_url`: its first key and base URLs.
+
+        `billing_end_month` follows the emulator's clock, which need not be today's month.
+        """
+        public_key, key = next(iter(self.keys.items()))
+        return {
+            "public_key": public_key,
+            "private_key": key.private_key,
+            **self.base_urls(server_url),
+            "billing_end_month": self.clock.now().strftime("%Y-%m"),
+        }
+
+    def server(self, port: int = 0) -> EmulatorServer:
+        """An unstarted server for this emulator, its port already bound (for `serve_forever`)."""
+        return EmulatorServer(self.app, port=port)
+
+    def serve(self, port: int = 0) -> EmulatorServer:
+        """Start serving on 127.0.0.1 in a background thread; use the result as a context manager."""
+        return self.server(port).start()
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move the data clock forward: new audit logs and backups appear, cluster states move on."""
+        return self.clock.advance(delta)
+
+    def expected_counts(self, *, cost_explorer_granularity: str = "day") -> dict[str, int]:
+        """How many records each client table holds after a full load at the current data time.
+
+        Computed from the data model, not by calling the routes. `cost_explorer` counts the elements
+        of one query over the whole available period (the first day of the month 6 months back up to
+        today) at `cost_explorer_granularity` (day, month or total).
+        """
+        data = self.data
+        now = self.clock.timestamp()
+        dedicated_ids, serverless_ids = data.dedicated_clusters, data.serverless_clusters
+        months = billing.available_months(now)
+        first_day, today = billing.month_days(months[0], now).start, now // DAY
+        explorer = {"day": today - first_day + 1, "month": len(months), "total": 1}
+        if cost_explorer_granularity not in explorer:
+            raise ValueError(f"unknown granularity {cost_explorer_granularity!r}: use day, month or total")
+        return {
+            "projects": data.scale.projects,
+            "clusters": data.cluster_count,
+            "backups": sum(data.backup_count(g, now) for g in dedicated_ids),
+            "restores": sum(len(data.restores(p)) for p in range(data.scale.projects)),
+            "imports": sum(data.cluster(g).imports for g in range(data.cluster_count)),
+            "provider_regions": len(catalog.DEDICATED_REGIONS) + len(catalog.SERVERLESS_REGIONS),
+            "dedicated_clusters": len(dedicated_ids),
+            "dedicated_regions": len(catalog.DEDICATED_REGIONS),
+            "dedicated_node_specs": len(catalog.DEDICATED_REGIONS) * len(catalog.NODE_SPECS),
+            "dedicated_imports": sum(data.cluster(g).imports for g in dedicated_ids),
+            "dedicated_integrations": sum(len(data.cluster(g).integrations) for g in dedicated_ids),
+            "serverless_clusters": len(serverless_ids),
+            "serverless_branches": sum(data.cluster(g).branches for g in serverless_ids),
+            "serverless_exports": sum(data.cluster(g).exports for g in serverless_ids),
+            "serverless_imports": sum(data.cluster(g).imports for g in serverless_ids),
+            "api_keys": len(self.keys) + data.scale.extra_api_keys,
+            "audit_logs": data.audit_count(now),
+            "members": data.scale.members,
+            "bills": len(months),
+            "bill_details": sum(
+                billing.detail_count(self.context, billing.month_days(m, now)) for m in months
+            ),
+            "cost_explorer": explorer[cost_explorer_granularity],
+        }
