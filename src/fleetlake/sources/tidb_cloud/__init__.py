@@ -308,7 +308,12 @@ def _since(value: str | None) -> datetime | None:
 
 
 def _clients(
-    public_key: str, private_key: str, urls: Mapping[str, str], page_size: int, max_quota_wait_seconds: float
+    public_key: str,
+    private_key: str,
+    urls: Mapping[str, str],
+    page_size: int,
+    max_quota_wait_seconds: float,
+    max_attempts: int = 6,
 ) -> _Clients:
     if not public_key or not private_key:
         raise ConfigurationError(
@@ -323,7 +328,7 @@ def _clients(
     # one quota per key across the five servers; the v1beta host names the service
     limiter = limiter_for(public_key, name=f"{API} API key quota", scope=urlsplit(urls["base_url"]).netloc)
     limiter.max_wait_seconds = max_quota_wait_seconds
-    session = build_session(limiter)
+    session = build_session(limiter, max_attempts=max_attempts)
     auth = DigestAuth(public_key=public_key, private_key=private_key)
     by_server = {
         name: RESTClient(
@@ -418,7 +423,8 @@ def check_tidb_cloud(
         "iam_base_url": iam_base_url,
         "billing_base_url": billing_base_url,
     }
-    clients = _clients(public_key, private_key, urls, 1, max_quota_wait_seconds=120.0)
+    # a check answers quickly: one retry, not the run's patient backoff
+    clients = _clients(public_key, private_key, urls, 1, max_quota_wait_seconds=120.0, max_attempts=2)
     month = datetime.now(UTC).strftime("%Y-%m")
     probes = {
         "base_url": ("projects", "api/v1beta/projects", {"page": 1, "page_size": 1}),

@@ -1,0 +1,162 @@
+"""The command line end to end, in fresh processes, against emulators on loopback sockets."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+import requests
+
+from fleetlake.emulators.tidb_cloud import ApiKey, TiDBCloudEmulator
+from tests.sources.tidb_cloud.conftest import NOW
+
+ROOT = Path(__file__).parents[2]
+CANARY_PUBLIC = "canary-public-7f3a9c"
+CANARY_PRIVATE = "canary-private-4b1e8d"
+
+
+def fleetlake(*args, env, cwd, timeout=180):
+    return subprocess.run(
+        [sys.executable, "-m", "fleetlake", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout
+    )
+
+
+def tidb_env(clean_env, emulator, server, public=CANARY_PUBLIC, private=CANARY_PRIVATE):
+    env = dict(clean_env)
+    env["SOURCES__TIDB_INSTANCE_SOURCE__PUBLIC_KEY"] = public
+    env["SOURCES__TIDB_INSTANCE_SOURCE__PRIVATE_KEY"] = private
+    env["SOURCES__TIDB_INSTANCE_SOURCE__BILLING_END_MONTH"] = "2026-11"
+    for setting, url in emulator.base_urls(server.url).items():
+        env[f"SOURCES__TIDB_INSTANCE_SOURCE__{setting.upper()}"] = url
+    return env
+
+
+@pytest.fixture
+def canary_emulator():
+    keys = {CANARY_PUBLIC: ApiKey(CANARY_PRIVATE, ("org:owner",)), "viewer-public": ApiKey("viewer-private", ("org:member",))}
+    emulator = TiDBCloudEmulator(now=NOW, rate_limit=100, rate_window_seconds=0.5, keys=keys)
+    with emulator.serve() as server:
+        yield emulator, server
+
+
+def test_demo_loads_the_emulator_into_duckdb_and_says_where(tmp_path, clean_env):
+    result = fleetlake("demo", "--dir", str(tmp_path / "demo"), env=clean_env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    database = tmp_path / "demo" / "fleetlake_demo.duckdb"
+    assert f"TiDB Cloud (emulated): loaded into {database}, dataset tidb_instance_data" in result.stdout
+    lines = result.stdout.splitlines()
+    assert "  projects                3" in lines
+    assert "  audit_logs              400" in lines
+    assert "SELECT name, cluster_type, region, status__cluster_status FROM tidb_instance_data.clusters" in result.stdout
+    with duckdb.connect(str(database), read_only=True) as connection:
+        assert connection.sql("SELECT count(*) FROM tidb_instance_data.clusters").fetchall() == [(11,)]
+
+
+def test_run_check_and_the_seed_script_never_leak_the_key(tmp_path, clean_env, canary_emulator):
+    """DEBUG logging on: the canary key appears in no output, file, state, trace or table."""
+    emulator, server = canary_emulator
+    env = tidb_env(clean_env, emulator, server)
+    work = tmp_path / "work"
+    work.mkdir()
+    run = fleetlake("--log-level", "DEBUG", "run", "tidb", "--pipelines-dir", str(tmp_path / "pipelines"), env=env, cwd=work)
+    assert run.returncode == 0, run.stderr
+    assert "TiDB Cloud: loaded into" in run.stdout
+    assert "Making GET request" in run.stderr  # DEBUG logging really was on
+    check = fleetlake("--log-level", "DEBUG", "check", "tidb", env=env, cwd=work)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.count("ok  ") == 5
+    script = subprocess.run(
+        [sys.executable, str(ROOT / "tidb_instance_pipeline.py")],
+        capture_output=True, text=True, cwd=work, timeout=180,
+        env={**env, "RUNTIME__LOG_LEVEL": "DEBUG", "DLT_DATA_DIR": str(tmp_path / "script-dlt")},
+    )
+    assert script.returncode == 0, script.stderr
+    assert "tidb_instance_data" in script.stdout
+    assert "is LOADED and contains no failed jobs" in script.stdout
+
+    outputs = run.stdout + run.stderr + check.stdout + check.stderr + script.stdout + script.stderr
+    files = [p for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".duckdb"]
+    assert len(files) > 20  # state, schemas, traces and load packages were written
+    for secret in (CANARY_PUBLIC, CANARY_PRIVATE):
+        assert secret not in outputs
+        for path in files:
+            assert secret.encode() not in path.read_bytes(), path
+    # every table of every dataset, dlt's own included, dumped as text
+    for database in work.glob("*.duckdb"):
+        with duckdb.connect(str(database), read_only=True) as connection:
+            tables = connection.sql("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
+            assert len(tables) > 30
+            for schema, table in tables:
+                text = str(connection.sql(f'SELECT * FROM "{schema}"."{table}"').fetchall())
+                assert CANARY_PRIVATE not in text
+                if table != "api_keys":
+                    assert CANARY_PUBLIC not in text, table
+            # the API lists its keys by their public half (access_key): that identifier is data,
+            # only there, and the secret half never is
+            keys = connection.sql("SELECT access_key FROM tidb_instance_data.api_keys ORDER BY 1").fetchall()
+            assert (CANARY_PUBLIC,) in keys
+
+
+def test_the_seed_pages_dataset_query_works_after_a_real_style_run(tmp_path, clean_env, canary_emulator):
+    """`dlt.pipeline("tidb_instance_pipeline").dataset().projects.df()`, in the folder the run used."""
+    emulator, server = canary_emulator
+    env = tidb_env(clean_env, emulator, server)
+    run = fleetlake("run", "tidb", "--resources", "projects", env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    code = "import dlt; print(sorted(dlt.pipeline('tidb_instance_pipeline').dataset().projects.df()['id']))"
+    seed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert seed.returncode == 0, seed.stderr
+    assert seed.stdout.strip() == str(sorted(emulator.data.project(i).id for i in range(3)))
+
+
+def test_check_says_plainly_what_fails(tmp_path, clean_env, canary_emulator):
+    emulator, server = canary_emulator
+    viewer = fleetlake("check", "tidb", env=tidb_env(clean_env, emulator, server, "viewer-public", "viewer-private"), cwd=tmp_path)
+    assert viewer.returncode == 1
+    assert viewer.stdout.count("ok  ") == 4
+    assert "FAIL billing_base_url" in viewer.stdout
+    assert "answered 403 Forbidden" in viewer.stdout
+    wrong = fleetlake("check", "tidb", env=tidb_env(clean_env, emulator, server, CANARY_PUBLIC, "wrong"), cwd=tmp_path)
+    assert wrong.stdout.count("FAIL") == 5
+    assert wrong.stdout.count("answered 401 Unauthorized") == 5
+    closed = dict(tidb_env(clean_env, emulator, server))
+    closed["SOURCES__TIDB_INSTANCE_SOURCE__IAM_BASE_URL"] = "http://127.0.0.1:9/iam/v1beta1"
+    unreachable = fleetlake("check", "tidb", env=closed, cwd=tmp_path)
+    assert "FAIL iam_base_url" in unreachable.stdout
+    assert "cannot reach http://127.0.0.1:9/iam/v1beta1" in unreachable.stdout
+    assert "Traceback" not in viewer.stdout + viewer.stderr + wrong.stderr + unreachable.stderr
+
+
+def test_a_wrong_key_fails_the_run_with_one_paragraph(tmp_path, clean_env, canary_emulator):
+    emulator, server = canary_emulator
+    result = fleetlake("run", "tidb", "--resources", "projects", env=tidb_env(clean_env, emulator, server, CANARY_PUBLIC, "nope"), cwd=tmp_path)
+    assert result.returncode == 3
+    assert "Traceback" not in result.stderr
+    assert "answered 401 Unauthorized" in result.stderr
+    assert "[sources.tidb_instance_source]" in result.stderr
+
+
+def test_emulate_serves_until_interrupted(tmp_path, clean_env):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fleetlake", "emulate", "tidb", "--port", "0", "--scale", "demo", "--seed", "3"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env, cwd=tmp_path,
+    )
+    try:
+        first = process.stdout.readline()
+        assert first.startswith("TiDB Cloud emulator on http://127.0.0.1:")
+        url = first.split()[4]
+        settings = [process.stdout.readline() for _ in range(7)]
+        assert settings[1] == "  public_key = 'fleetlake-demo-public'\n"
+        health = requests.get(url + "/_emulator/health", timeout=10)
+        assert health.status_code == 200
+        unauthenticated = requests.get(url + "/api/v1beta/projects", timeout=10)
+        assert unauthenticated.status_code == 401
+        assert unauthenticated.headers["WWW-Authenticate"].startswith("Digest ")
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(20)
+    assert process.returncode == 0
+    assert os.environ.get("SOURCES__TIDB_INSTANCE_SOURCE__PRIVATE_KEY") is None
