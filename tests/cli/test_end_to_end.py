@@ -20,7 +20,12 @@ CANARY_PRIVATE = "canary-private-4b1e8d"
 
 def fleetlake(*args, env, cwd, timeout=180):
     return subprocess.run(
-        [sys.executable, "-m", "fleetlake", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout
+        [sys.executable, "-m", "fleetlake", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=timeout,
     )
 
 
@@ -36,7 +41,10 @@ def tidb_env(clean_env, emulator, server, public=CANARY_PUBLIC, private=CANARY_P
 
 @pytest.fixture
 def canary_emulator():
-    keys = {CANARY_PUBLIC: ApiKey(CANARY_PRIVATE, ("org:owner",)), "viewer-public": ApiKey("viewer-private", ("org:member",))}
+    keys = {
+        CANARY_PUBLIC: ApiKey(CANARY_PRIVATE, ("org:owner",)),
+        "viewer-public": ApiKey("viewer-private", ("org:member",)),
+    }
     emulator = TiDBCloudEmulator(now=NOW, rate_limit=100, rate_window_seconds=0.5, keys=keys)
     with emulator.serve() as server:
         yield emulator, server
@@ -50,7 +58,10 @@ def test_demo_loads_the_emulator_into_duckdb_and_says_where(tmp_path, clean_env)
     lines = result.stdout.splitlines()
     assert "  projects                3" in lines
     assert "  audit_logs              400" in lines
-    assert "SELECT name, cluster_type, region, status__cluster_status FROM tidb_instance_data.clusters" in result.stdout
+    assert (
+        "SELECT name, cluster_type, region, status__cluster_status FROM tidb_instance_data.clusters"
+        in result.stdout
+    )
     with duckdb.connect(str(database), read_only=True) as connection:
         assert connection.sql("SELECT count(*) FROM tidb_instance_data.clusters").fetchall() == [(11,)]
 
@@ -61,7 +72,16 @@ def test_run_check_and_the_seed_script_never_leak_the_key(tmp_path, clean_env, c
     env = tidb_env(clean_env, emulator, server)
     work = tmp_path / "work"
     work.mkdir()
-    run = fleetlake("--log-level", "DEBUG", "run", "tidb", "--pipelines-dir", str(tmp_path / "pipelines"), env=env, cwd=work)
+    run = fleetlake(
+        "--log-level",
+        "DEBUG",
+        "run",
+        "tidb",
+        "--pipelines-dir",
+        str(tmp_path / "pipelines"),
+        env=env,
+        cwd=work,
+    )
     assert run.returncode == 0, run.stderr
     assert "TiDB Cloud: loaded into" in run.stdout
     assert "Making GET request" in run.stderr  # DEBUG logging really was on
@@ -70,7 +90,10 @@ def test_run_check_and_the_seed_script_never_leak_the_key(tmp_path, clean_env, c
     assert check.stdout.count("ok  ") == 5
     script = subprocess.run(
         [sys.executable, str(ROOT / "tidb_instance_pipeline.py")],
-        capture_output=True, text=True, cwd=work, timeout=180,
+        capture_output=True,
+        text=True,
+        cwd=work,
+        timeout=180,
         env={**env, "RUNTIME__LOG_LEVEL": "DEBUG", "DLT_DATA_DIR": str(tmp_path / "script-dlt")},
     )
     assert script.returncode == 0, script.stderr
@@ -87,7 +110,9 @@ def test_run_check_and_the_seed_script_never_leak_the_key(tmp_path, clean_env, c
     # every table of every dataset, dlt's own included, dumped as text
     for database in work.glob("*.duckdb"):
         with duckdb.connect(str(database), read_only=True) as connection:
-            tables = connection.sql("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
+            tables = connection.sql(
+                "SELECT table_schema, table_name FROM information_schema.tables"
+            ).fetchall()
             assert len(tables) > 30
             for schema, table in tables:
                 text = str(connection.sql(f'SELECT * FROM "{schema}"."{table}"').fetchall())
@@ -107,19 +132,28 @@ def test_the_seed_pages_dataset_query_works_after_a_real_style_run(tmp_path, cle
     run = fleetlake("run", "tidb", "--resources", "projects", env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     code = "import dlt; print(sorted(dlt.pipeline('tidb_instance_pipeline').dataset().projects.df()['id']))"
-    seed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    seed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
     assert seed.returncode == 0, seed.stderr
     assert seed.stdout.strip() == str(sorted(emulator.data.project(i).id for i in range(3)))
 
 
 def test_check_says_plainly_what_fails(tmp_path, clean_env, canary_emulator):
     emulator, server = canary_emulator
-    viewer = fleetlake("check", "tidb", env=tidb_env(clean_env, emulator, server, "viewer-public", "viewer-private"), cwd=tmp_path)
+    viewer = fleetlake(
+        "check",
+        "tidb",
+        env=tidb_env(clean_env, emulator, server, "viewer-public", "viewer-private"),
+        cwd=tmp_path,
+    )
     assert viewer.returncode == 1
     assert viewer.stdout.count("ok  ") == 4
     assert "FAIL billing_base_url" in viewer.stdout
     assert "answered 403 Forbidden" in viewer.stdout
-    wrong = fleetlake("check", "tidb", env=tidb_env(clean_env, emulator, server, CANARY_PUBLIC, "wrong"), cwd=tmp_path)
+    wrong = fleetlake(
+        "check", "tidb", env=tidb_env(clean_env, emulator, server, CANARY_PUBLIC, "wrong"), cwd=tmp_path
+    )
     assert wrong.stdout.count("FAIL") == 5
     assert wrong.stdout.count("answered 401 Unauthorized") == 5
     closed = dict(tidb_env(clean_env, emulator, server))
@@ -132,7 +166,14 @@ def test_check_says_plainly_what_fails(tmp_path, clean_env, canary_emulator):
 
 def test_a_wrong_key_fails_the_run_with_one_paragraph(tmp_path, clean_env, canary_emulator):
     emulator, server = canary_emulator
-    result = fleetlake("run", "tidb", "--resources", "projects", env=tidb_env(clean_env, emulator, server, CANARY_PUBLIC, "nope"), cwd=tmp_path)
+    result = fleetlake(
+        "run",
+        "tidb",
+        "--resources",
+        "projects",
+        env=tidb_env(clean_env, emulator, server, CANARY_PUBLIC, "nope"),
+        cwd=tmp_path,
+    )
     assert result.returncode == 3
     assert "Traceback" not in result.stderr
     assert "answered 401 Unauthorized" in result.stderr
@@ -141,8 +182,24 @@ def test_a_wrong_key_fails_the_run_with_one_paragraph(tmp_path, clean_env, canar
 
 def test_emulate_serves_until_interrupted(tmp_path, clean_env):
     process = subprocess.Popen(
-        [sys.executable, "-m", "fleetlake", "emulate", "tidb", "--port", "0", "--scale", "demo", "--seed", "3"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "fleetlake",
+            "emulate",
+            "tidb",
+            "--port",
+            "0",
+            "--scale",
+            "demo",
+            "--seed",
+            "3",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env,
+        cwd=tmp_path,
     )
     try:
         first = process.stdout.readline()
