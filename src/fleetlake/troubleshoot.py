@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import requests
-from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.common.configuration.exceptions import ConfigFieldMissingException, LookupTraces
+from dlt.common.destination.client import DestinationClientConfiguration
 from dlt.common.destination.exceptions import UnknownDestinationModule
 
 from fleetlake.errors import ConfigurationError, FleetlakeError, UnreachableError
@@ -26,7 +27,32 @@ def causes(error: BaseException) -> Iterator[BaseException]:
         )
 
 
+def _missing_destination_settings(error: ConfigFieldMissingException) -> str:
+    config = error.config
+    name = str(getattr(config, "destination_type", "") or "the destination").rsplit(".", 1)[-1]
+    return (
+        f"Settings of destination {name} are missing ({_missing_leaves(error)}). Put them in "
+        f"[destination.{name}.credentials] of .dlt/secrets.toml, or set "
+        f"DESTINATION__{name.upper()}__CREDENTIALS to a connection string such as "
+        "postgresql://user:password@host:5432/database."
+    )
+
+
+def _missing_leaves(error: ConfigFieldMissingException) -> str:
+    """The innermost missing fields (`password`, not `credentials`)."""
+    names: list[str] = []
+    for field, traces in error.traces.items():
+        nested = [trace for trace in traces if isinstance(trace, LookupTraces)]
+        if nested:
+            names.extend(key for trace in nested for key in trace.traces)
+        else:
+            names.append(field)
+    return ", ".join(names)
+
+
 def _missing_credentials(error: ConfigFieldMissingException, api: ApiSpec | None) -> str:
+    if isinstance(error.config, DestinationClientConfiguration):
+        return _missing_destination_settings(error)
     fields = ", ".join(error.fields)
     if api is None:
         return f"Required settings are missing: {fields}. Put them in .dlt/secrets.toml or the environment."

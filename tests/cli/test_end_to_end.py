@@ -217,3 +217,48 @@ def test_emulate_serves_until_interrupted(tmp_path, clean_env):
         process.wait(20)
     assert process.returncode == 0
     assert os.environ.get("SOURCES__TIDB_INSTANCE_SOURCE__PRIVATE_KEY") is None
+
+
+def test_resources_and_destination_flags_load_postgres(tmp_path, clean_env, canary_emulator):
+    """`--resources clusters,audit_logs --destination postgres`: the PostgreSQL on 127.0.0.1 (.ci/run starts it)."""
+    import psycopg2
+
+    emulator, server = canary_emulator
+    dataset = f"fleetlake_test_{os.getpid()}"
+    env = tidb_env(clean_env, emulator, server)
+    # trust authentication ignores the password, but dlt requires one
+    env["DESTINATION__POSTGRES__CREDENTIALS"] = "postgresql://postgres:unused@127.0.0.1:5432/test"
+    result = fleetlake(
+        "run",
+        "tidb",
+        "--resources",
+        "clusters,audit_logs",
+        "--destination",
+        "postgres",
+        "--dataset",
+        dataset,
+        "--pipelines-dir",
+        str(tmp_path / "pipelines"),
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "TiDB Cloud: loaded into postgres" in result.stdout
+    connection = psycopg2.connect("postgresql://postgres@127.0.0.1:5432/test")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {dataset}.clusters")
+            assert cursor.fetchone() == (11,)
+            cursor.execute(f"SELECT count(*) FROM {dataset}.audit_logs")
+            assert cursor.fetchone() == (400,)
+            cursor.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s AND table_name = 'projects'",
+                (dataset,),
+            )
+            # projects were read to reach the clusters, but not selected, so not loaded
+            assert cursor.fetchone() == (0,)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP SCHEMA IF EXISTS {dataset} CASCADE")
+        connection.commit()
+        connection.close()
