@@ -89,9 +89,15 @@ def test_unknown_destination_is_named(tmp_path, clean_env):
 
 
 def test_missing_destination_credentials_name_the_destination(tmp_path, clean_env):
-    env = {**clean_env, "SOURCES__TIDB_INSTANCE_SOURCE__PUBLIC_KEY": "pk", "SOURCES__TIDB_INSTANCE_SOURCE__PRIVATE_KEY": "sk"}
+    env = {
+        **clean_env,
+        "SOURCES__TIDB_INSTANCE_SOURCE__PUBLIC_KEY": "pk",
+        "SOURCES__TIDB_INSTANCE_SOURCE__PRIVATE_KEY": "sk",
+    }
     result = _fleetlake("run", "tidb", "--destination", "postgres", env=env, cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.startswith("error: Settings of destination postgres are missing (database, password, username, host)")
+    assert result.stderr.startswith(
+        "error: Settings of destination postgres are missing (database, password, username, host)"
+    )
     assert "DESTINATION__POSTGRES__CREDENTIALS" in result.stderr
     assert "Traceback" not in result.stderr

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import dlt
+import requests
 from dlt.common.configuration import with_config
 from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
@@ -30,7 +31,7 @@ from dlt.sources.helpers.rest_client.paginators import (
 )
 from dlt.sources.rest_api.config_setup import register_auth
 
-from fleetlake.errors import ConfigurationError
+from fleetlake.errors import ConfigurationError, FleetlakeError
 from fleetlake.http import DigestAuth, build_session, check_base_url, limiter_for
 from fleetlake.http.responses import raise_for_api_status
 from fleetlake.sources.tidb_cloud.helpers import (
@@ -369,13 +370,8 @@ def tidb_instance_source(
         page_size: items per request, at most 100 (the default, to spend the fewest requests).
         max_quota_wait_seconds: how long one request may wait for an exhausted quota before failing.
     """
-    urls = {
-        "base_url": base_url,
-        "dedicated_base_url": dedicated_base_url,
-        "serverless_base_url": serverless_base_url,
-        "iam_base_url": iam_base_url,
-        "billing_base_url": billing_base_url,
-    }
+    # the five base URL arguments, by their setting names
+    urls = {name: value for name, value in locals().items() if name in SERVERS}
     months = months_to_load(billing_end_month, billing_months)
     since = _since(audit_logs_since)
     clients = _clients(public_key, private_key, urls, page_size, max_quota_wait_seconds)
@@ -412,17 +408,8 @@ def check_tidb_cloud(
     billing_base_url: str = SERVERS["billing_base_url"],
 ) -> list[CheckResult]:
     """One cheap request per server; says plainly which work and why the others do not."""
-    import requests
-
-    from fleetlake.errors import FleetlakeError
-
-    urls = {
-        "base_url": base_url,
-        "dedicated_base_url": dedicated_base_url,
-        "serverless_base_url": serverless_base_url,
-        "iam_base_url": iam_base_url,
-        "billing_base_url": billing_base_url,
-    }
+    # the five base URL arguments, by their setting names
+    urls = {name: value for name, value in locals().items() if name in SERVERS}
     # a check answers quickly: one retry, not the run's patient backoff
     clients = _clients(public_key, private_key, urls, 1, max_quota_wait_seconds=120.0, max_attempts=2)
     month = datetime.now(UTC).strftime("%Y-%m")
