@@ -284,9 +284,16 @@ class GatewayMiddleware:
 class RequestLogMiddleware:
     """Records every non-admin request with the status it was answered."""
 
-    def __init__(self, app: ASGIApp, log: RequestLog, servers: Sequence[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        log: RequestLog,
+        servers: Sequence[tuple[str, str]],
+        auth_header: bytes = b"authorization",
+    ) -> None:
         self.app = app
         self.log = log
+        self.auth_header = auth_header
         # longest prefix first, so "/api/v1beta" never shadows a longer sibling
         self.servers = sorted(servers, key=lambda item: len(item[0]), reverse=True)
 
@@ -321,7 +328,7 @@ class RequestLogMiddleware:
                     query=query,
                     status=status,
                     key_id=scope.get(KEY_ID),
-                    authorized=_header(scope, b"authorization") is not None,
+                    authorized=_header(scope, self.auth_header) is not None,
                 )
             )
 
@@ -398,6 +405,8 @@ class AppSpec:
     quota: QuotaPolicy | None = None
     hooks: Sequence[Middleware] = field(default_factory=list)
     """Middleware placed between the request log and the gateway: the place for fault injection."""
+    auth_header: str = "authorization"
+    """The header whose presence the request log records as `authorized` (e.g. `x-api-key`)."""
 
 
 def build_app(spec: AppSpec) -> Starlette:
@@ -414,7 +423,12 @@ def build_app(spec: AppSpec) -> Starlette:
     return Starlette(
         routes=[admin_routes(spec.clock, spec.log), *spec.routes],
         middleware=[
-            Middleware(RequestLogMiddleware, log=spec.log, servers=spec.servers),
+            Middleware(
+                RequestLogMiddleware,
+                log=spec.log,
+                servers=spec.servers,
+                auth_header=spec.auth_header.lower().encode("latin-1"),
+            ),
             *spec.hooks,
             Middleware(GatewayMiddleware, authenticator=spec.authenticator, quota=spec.quota),
         ],
