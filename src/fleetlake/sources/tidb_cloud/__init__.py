@@ -33,15 +33,8 @@ from dlt.sources.rest_api.config_setup import register_auth
 
 from fleetlake.errors import ConfigurationError, FleetlakeError
 from fleetlake.http import DigestAuth, build_session, check_base_url, limiter_for
-from fleetlake.http.responses import raise_for_api_status
-from fleetlake.sources.tidb_cloud.helpers import (
-    PageNumberTotalItemsPaginator,
-    amounts_to_decimal,
-    parent_has_children,
-    parse_date,
-    parse_timestamp,
-    shape_records,
-)
+from fleetlake.sources.endpoints import ApiClient, Endpoint, build_resources, parse_timestamp
+from fleetlake.sources.tidb_cloud.helpers import PageNumberTotalItemsPaginator, amounts_to_decimal, parse_date
 from fleetlake.sources.tidb_cloud.settings import (
     BILLING_MONTHS_KEPT,
     DATASET_NAME,
@@ -50,7 +43,6 @@ from fleetlake.sources.tidb_cloud.settings import (
     PIPELINE_NAME,
     SECTION,
     SERVERS,
-    Endpoint,
     resource_descriptions,
 )
 
@@ -102,87 +94,20 @@ def months_to_load(end_month: str | None, months_back: int) -> list[str]:
     return [month_shift(end, -k) for k in range(months_back, -1, -1)]
 
 
-def _selector(keys: tuple[str, ...]) -> str:
-    """A JSONPath picking whichever of `keys` the answer has (vendor's name first, seed's second)."""
-    if len(keys) == 1:
-        return keys[0]
-    return "[" + ",".join(f"'{key}'" for key in keys) + "]"
-
-
-@dataclass
-class _Clients:
-    """One REST client per TiDB Cloud server, sharing one session, one digest auth and one quota."""
-
-    by_server: dict[str, RESTClient]
-    page_size: int
-
-    def paginator(self, endpoint: Endpoint) -> BasePaginator:
+def _paginator(page_size: int) -> Callable[[Endpoint], BasePaginator]:
+    def paginator(endpoint: Endpoint) -> BasePaginator:
         if endpoint.paging == "page":
-            return PageNumberTotalItemsPaginator(self.page_size)
+            return PageNumberTotalItemsPaginator(page_size)
         if endpoint.paging == "token":
             return JSONResponseCursorPaginator(cursor_path="nextPageToken", cursor_param="pageToken")
         return SinglePagePaginator()
 
-    def pages(
-        self,
-        endpoint: Endpoint,
-        path: str,
-        params: Mapping[str, Any] | None = None,
-        *,
-        missing_ok: bool = False,
-    ) -> Iterator[list[dict[str, Any]]]:
-        query = dict(params or {})
-        if endpoint.paging == "token":
-            query["pageSize"] = self.page_size
-        hook = raise_for_api_status(
-            API,
-            endpoint.name,
-            credentials_hint=CREDENTIALS_HINT,
-            missing_ok=missing_ok,
-            missing_reason="Its parent was probably deleted after it was listed.",
-        )
-        for page in self.by_server[endpoint.server].paginate(
-            path,
-            params=query,
-            paginator=self.paginator(endpoint),
-            data_selector=_selector(endpoint.selectors),
-            hooks={"response": [hook]},
-        ):
-            yield list(page)
-
-    def get_json(self, server: str, name: str, path: str, **kwargs: Any) -> Any:
-        hook = raise_for_api_status(API, name, credentials_hint=CREDENTIALS_HINT)
-        response = self.by_server[server].request(path, hooks={"response": [hook]}, **kwargs)
-        return response.json()
+    return paginator
 
 
-def _list_resource(clients: _Clients, endpoint: Endpoint) -> DltResource:
-    def fetch() -> Iterator[list[dict[str, Any]]]:
-        for page in clients.pages(endpoint, endpoint.path):
-            yield shape_records(endpoint, page)
-
-    return dlt.resource(
-        fetch, name=endpoint.name, primary_key=list(endpoint.primary_key), write_disposition="merge"
-    )
-
-
-def _child_resource(clients: _Clients, endpoint: Endpoint, parent: DltResource) -> DltResource:
-    def fetch(parents: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-        for record in parents:
-            if not parent_has_children(endpoint, record):
-                continue
-            path = endpoint.path.format(**{ph: record[field] for ph, field in endpoint.parent_fields.items()})
-            for page in clients.pages(endpoint, path, missing_ok=True):
-                yield shape_records(endpoint, page, parent=record)
-
-    return dlt.transformer(
-        fetch,
-        data_from=parent,
-        name=endpoint.name,
-        primary_key=list(endpoint.primary_key),
-        write_disposition="merge",
-        parallelized=True,
-    )
+def _page_params(page_size: int) -> Callable[[Endpoint], dict[str, Any]]:
+    # v1beta's page_size is set by its paginator; v1beta1 lists take pageSize
+    return lambda endpoint: {"pageSize": page_size} if endpoint.paging == "token" else {}
 
 
 def _audit_record(raw: dict[str, Any]) -> dict[str, Any]:
@@ -201,7 +126,7 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _audit_logs_resource(clients: _Clients, since: datetime | None) -> DltResource:
+def _audit_logs_resource(clients: ApiClient, since: datetime | None) -> DltResource:
     endpoint = Endpoint(
         "audit_logs", "iam_base_url", "auditLogs", ("auditLogs",), "token", ("id",), "audit log"
     )
@@ -238,7 +163,7 @@ def _closed_months_loader(
     logger.debug("%s: months already final and skipped: %s", name, closed)
 
 
-def _billing_resources(clients: _Clients, months: list[str]) -> list[DltResource]:
+def _billing_resources(clients: ApiClient, months: list[str]) -> list[DltResource]:
     def bill(month: str) -> Iterator[dict[str, Any]]:
         body = clients.get_json("billing_base_url", "bills", f"bills/{month}")
         record = amounts_to_decimal(body)
@@ -315,7 +240,7 @@ def _clients(
     page_size: int,
     max_quota_wait_seconds: float,
     max_attempts: int = 6,
-) -> _Clients:
+) -> ApiClient:
     if not public_key or not private_key:
         raise ConfigurationError(
             f"TiDB Cloud credentials are empty. Set public_key and private_key in [sources.{SECTION}] of "
@@ -339,7 +264,7 @@ def _clients(
         )
         for name, url in urls.items()
     }
-    return _Clients(by_server, page_size)
+    return ApiClient(API, CREDENTIALS_HINT, by_server, _paginator(page_size), _page_params(page_size))
 
 
 @dlt.source(name="tidb_instance_source", section=SECTION, max_table_nesting=2)
@@ -376,13 +301,7 @@ def tidb_instance_source(
     since = _since(audit_logs_since)
     clients = _clients(public_key, private_key, urls, page_size, max_quota_wait_seconds)
 
-    built: dict[str, DltResource] = {}
-    for endpoint in ENDPOINTS:
-        if endpoint.parent is None:
-            built[endpoint.name] = _list_resource(clients, endpoint)
-        else:
-            built[endpoint.name] = _child_resource(clients, endpoint, built[endpoint.parent])
-    yield from built.values()
+    yield from build_resources(clients, ENDPOINTS).values()
     yield _audit_logs_resource(clients, since)
     yield from _billing_resources(clients, months)
 

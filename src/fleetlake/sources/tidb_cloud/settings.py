@@ -7,8 +7,7 @@ third-party OpenAPI file the project was seeded with names a list differently (`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from fleetlake.sources.endpoints import Endpoint
 
 SECTION = "tidb_instance_source"
 PIPELINE_NAME = "tidb_instance_pipeline"
@@ -28,37 +27,6 @@ PAGE_SIZE = 100
 # the billing API keeps the current month and six before it
 BILLING_MONTHS_KEPT = 6
 QUOTA_PER_MINUTE = 100
-
-Paging = Literal["page", "token", "none"]
-Server = Literal["base_url", "dedicated_base_url", "serverless_base_url", "iam_base_url", "billing_base_url"]
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """One list endpoint and the table it fills.
-
-    `path` placeholders are filled from the parent record via `parent_fields` (placeholder -> parent
-    field); the same parent values are copied onto each child record under `parent_columns`.
-    """
-
-    name: str
-    server: Server
-    path: str
-    selectors: tuple[str, ...]
-    paging: Paging
-    primary_key: tuple[str, ...]
-    description: str
-    parent: str | None = None
-    parent_fields: dict[str, str] = field(default_factory=dict)
-    parent_columns: dict[str, str] = field(default_factory=dict)
-    # only parents whose field equals the value have children (backups exist for Dedicated only)
-    parent_filter: tuple[str, str] | None = None
-    # dotted paths of ISO-8601 timestamps and of unix-second strings, typed as timestamps
-    timestamps: tuple[str, ...] = ()
-    epoch_timestamps: tuple[str, ...] = ()
-    # a dotted path lifted to a top-level `id` when the record keeps its id nested
-    lift_id: str | None = None
-
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
@@ -267,23 +235,6 @@ SPECIAL_RESOURCES: dict[str, str] = {
     "bill_details": "Daily costs per project, cluster and service for every month kept (billing v1beta1).",
     "cost_explorer": "Daily cost per service from the cost explorer query (billing v1beta1).",
 }
-
-# credentials that some answers carry and that must never reach a table
-CREDENTIAL_FIELDS = frozenset(
-    {
-        "secretKey",
-        "rootPassword",
-        "root_password",
-        "password",
-        "secret",
-        "secret_access_key",
-        "sasToken",
-        "serviceAccountKey",
-        "service_account_key",
-        "privateKey",
-        "private_key",
-    }
-)
 
 
 def resource_descriptions() -> dict[str, str]:
