@@ -5,7 +5,8 @@ import pytest
 
 from fleetlake.errors import ConfigurationError
 from fleetlake.sources.endpoints import drop_credentials, parse_epoch, parse_timestamp, shape_records
-from fleetlake.sources.tidb_cloud import month_shift, months_to_load
+from fleetlake.sources.months import month_shift
+from fleetlake.sources.tidb_cloud import months_to_load
 from fleetlake.sources.tidb_cloud.helpers import amounts_to_decimal, parse_date
 from fleetlake.sources.tidb_cloud.settings import ENDPOINTS
 

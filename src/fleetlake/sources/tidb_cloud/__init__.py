@@ -34,6 +34,8 @@ from dlt.sources.rest_api.config_setup import register_auth
 from fleetlake.errors import ConfigurationError, FleetlakeError
 from fleetlake.http import DigestAuth, build_session, check_base_url, limiter_for
 from fleetlake.sources.endpoints import ApiClient, Endpoint, build_resources, parse_timestamp
+from fleetlake.sources.months import load_closed_months_once, month_shift
+from fleetlake.sources.months import months_to_load as load_months
 from fleetlake.sources.tidb_cloud.helpers import PageNumberTotalItemsPaginator, amounts_to_decimal, parse_date
 from fleetlake.sources.tidb_cloud.settings import (
     BILLING_MONTHS_KEPT,
@@ -68,30 +70,9 @@ CREDENTIALS_HINT = (
 register_auth("digest", DigestAuth)
 
 
-def month_shift(month: str, delta: int) -> str:
-    """`YYYY-MM` moved by `delta` months."""
-    year, mon = int(month[:4]), int(month[5:7])
-    index = year * 12 + (mon - 1) + delta
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
 def months_to_load(end_month: str | None, months_back: int) -> list[str]:
-    """The months to load, oldest first: `months_back` before `end_month` (default: this month) and it."""
-    if not 0 <= months_back <= BILLING_MONTHS_KEPT:
-        raise ConfigurationError(
-            f"billing_months in [sources.{SECTION}] is {months_back}, but the TiDB Cloud billing API keeps "
-            f"the current month and at most {BILLING_MONTHS_KEPT} before it. Set it between 0 and "
-            f"{BILLING_MONTHS_KEPT}."
-        )
-    end = end_month or datetime.now(UTC).strftime("%Y-%m")
-    try:
-        datetime.strptime(end, "%Y-%m")
-    except ValueError:
-        raise ConfigurationError(
-            f"billing_end_month in [sources.{SECTION}] is {end!r}, which is not a month. Use the form "
-            "YYYY-MM, for example 2026-11, or leave it out to end at the current month."
-        ) from None
-    return [month_shift(end, -k) for k in range(months_back, -1, -1)]
+    """The billing months to load, oldest first (the API keeps the current month and six before)."""
+    return load_months(end_month, months_back, section=SECTION, api=API, kept=BILLING_MONTHS_KEPT)
 
 
 def _paginator(page_size: int) -> Callable[[Endpoint], BasePaginator]:
@@ -147,22 +128,6 @@ def _audit_logs_resource(clients: ApiClient, since: datetime | None) -> DltResou
     return audit_logs
 
 
-def _closed_months_loader(
-    name: str, months: list[str], fetch: Callable[[str], Iterator[dict[str, Any]]]
-) -> Iterator[dict[str, Any]]:
-    """Load each month once it is over; the current month is loaded again on every run."""
-    state = dlt.current.resource_state()
-    closed: list[str] = state.setdefault("closed_months", [])
-    current = datetime.now(UTC).strftime("%Y-%m")
-    for month in months:
-        if month in closed:
-            continue
-        yield from fetch(month)
-        if month < current and month < months[-1]:
-            closed.append(month)
-    logger.debug("%s: months already final and skipped: %s", name, closed)
-
-
 def _billing_resources(clients: ApiClient, months: list[str]) -> list[DltResource]:
     def bill(month: str) -> Iterator[dict[str, Any]]:
         body = clients.get_json("billing_base_url", "bills", f"bills/{month}")
@@ -181,7 +146,7 @@ def _billing_resources(clients: ApiClient, months: list[str]) -> list[DltResourc
 
     @dlt.resource(name="bills", primary_key="billedMonth", write_disposition="merge")
     def bills() -> Iterator[dict[str, Any]]:
-        yield from _closed_months_loader("bills", months, bill)
+        yield from load_closed_months_once("bills", months, bill)
 
     @dlt.resource(
         name="bill_details",
@@ -189,7 +154,7 @@ def _billing_resources(clients: ApiClient, months: list[str]) -> list[DltResourc
         write_disposition="merge",
     )
     def bill_details() -> Iterator[dict[str, Any]]:
-        yield from _closed_months_loader("bill_details", months, details)
+        yield from load_closed_months_once("bill_details", months, details)
 
     @dlt.resource(name="cost_explorer", primary_key=["billedDate", "detailKey"], write_disposition="merge")
     def cost_explorer() -> Iterator[dict[str, Any]]:
