@@ -56,10 +56,7 @@ def test_plain_http_to_a_remote_host_is_refused(tmp_path, clean_env):
     result = _fleetlake("run", "tidb", "--resources", "members", env=env, cwd=tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert (
-        "`iam_base_url` in [sources.tidb_instance_source] is 'http://iam.tidbapi.com/v1beta1'"
-        in result.stderr
-    )
+    assert "`iam_base_url` in [sources.tidb_instance_source] is 'http://iam.tidbapi.com/v1beta1'" in result.stderr
     assert "https://iam.tidbapi.com/v1beta1" in result.stderr
     assert "sk" not in result.stderr.replace("task", "")
 

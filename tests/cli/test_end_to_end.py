@@ -58,10 +58,7 @@ def test_demo_loads_the_emulator_into_duckdb_and_says_where(tmp_path, clean_env)
     lines = result.stdout.splitlines()
     assert "  projects                3" in lines
     assert "  audit_logs              400" in lines
-    assert (
-        "SELECT name, cluster_type, region, status__cluster_status FROM tidb_instance_data.clusters"
-        in result.stdout
-    )
+    assert "SELECT name, cluster_type, region, status__cluster_status FROM tidb_instance_data.clusters" in result.stdout
     with duckdb.connect(str(database), read_only=True) as connection:
         assert connection.sql("SELECT count(*) FROM tidb_instance_data.clusters").fetchall() == [(11,)]
 
@@ -110,9 +107,7 @@ def test_run_check_and_the_seed_script_never_leak_the_key(tmp_path, clean_env, c
     # every table of every dataset, dlt's own included, dumped as text
     for database in work.glob("*.duckdb"):
         with duckdb.connect(str(database), read_only=True) as connection:
-            tables = connection.sql(
-                "SELECT table_schema, table_name FROM information_schema.tables"
-            ).fetchall()
+            tables = connection.sql("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
             assert len(tables) > 30
             for schema, table in tables:
                 text = str(connection.sql(f'SELECT * FROM "{schema}"."{table}"').fetchall())
@@ -151,9 +146,7 @@ def test_check_says_plainly_what_fails(tmp_path, clean_env, canary_emulator):
     assert viewer.stdout.count("ok  ") == 4
     assert "FAIL billing_base_url" in viewer.stdout
     assert "answered 403 Forbidden" in viewer.stdout
-    wrong = fleetlake(
-        "check", "tidb", env=tidb_env(clean_env, emulator, server, CANARY_PUBLIC, "wrong"), cwd=tmp_path
-    )
+    wrong = fleetlake("check", "tidb", env=tidb_env(clean_env, emulator, server, CANARY_PUBLIC, "wrong"), cwd=tmp_path)
     assert wrong.stdout.count("FAIL") == 5
     assert wrong.stdout.count("answered 401 Unauthorized") == 5
     closed = dict(tidb_env(clean_env, emulator, server))

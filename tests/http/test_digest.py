@@ -44,9 +44,7 @@ def test_a_wrong_private_key_fails_with_a_paragraph_naming_the_fix():
     with emulator.serve() as server, pytest.raises(AuthenticationError) as error:
         _get(_client(server, private="not-the-key"))
     message = str(error.value)
-    assert message.startswith(
-        f"TiDB Cloud members (GET {server.url}/iam/v1beta1/members) answered 401 Unauthorized"
-    )
+    assert message.startswith(f"TiDB Cloud members (GET {server.url}/iam/v1beta1/members) answered 401 Unauthorized")
     assert message.endswith("Check the keys.")
     assert "not-the-key" not in message
     assert _statuses(emulator) == [(401, False), (401, True)]
@@ -83,9 +81,7 @@ def test_the_auth_object_survives_dlt_deep_copies_without_its_thread_state():
     auth = DigestAuth(public_key="pk", private_key="sk")
     emulator = TiDBCloudEmulator(rate_limit=None)
     with emulator.serve() as server:
-        client = RESTClient(
-            base_url=server.url + "/iam/v1beta1", auth=auth, session=build_session(QuotaLimiter("q"))
-        )
+        client = RESTClient(base_url=server.url + "/iam/v1beta1", auth=auth, session=build_session(QuotaLimiter("q")))
         client.get("members")  # creates requests' thread-local state inside the auth object
     clone = copy.deepcopy(auth)
     assert (clone.public_key, clone.private_key) == ("pk", "sk")

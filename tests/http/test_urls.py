@@ -23,16 +23,11 @@ def test_loopback_hosts(host, expected):
 
 
 def test_https_is_accepted_and_trailing_slash_dropped():
-    assert (
-        check_base_url("https://api.tidbcloud.com/", setting="base_url", section="s")
-        == "https://api.tidbcloud.com"
-    )
+    assert check_base_url("https://api.tidbcloud.com/", setting="base_url", section="s") == "https://api.tidbcloud.com"
 
 
 def test_http_is_accepted_for_loopback_only():
-    assert check_base_url("http://127.0.0.1:8700/iam/v1beta1", setting="iam_base_url", section="s").endswith(
-        "v1beta1"
-    )
+    assert check_base_url("http://127.0.0.1:8700/iam/v1beta1", setting="iam_base_url", section="s").endswith("v1beta1")
     with pytest.raises(ConfigurationError) as error:
         check_base_url("http://api.tidbcloud.com", setting="base_url", section="sources.tidb_instance_source")
     message = str(error.value)
@@ -41,7 +36,5 @@ def test_http_is_accepted_for_loopback_only():
 
 
 def test_not_a_url_names_the_setting():
-    with pytest.raises(
-        ConfigurationError, match=re.escape("`billing_base_url` in [s] is 'billing.tidbapi.com'")
-    ):
+    with pytest.raises(ConfigurationError, match=re.escape("`billing_base_url` in [s] is 'billing.tidbapi.com'")):
         check_base_url("billing.tidbapi.com", setting="billing_base_url", section="s")

@@ -47,6 +47,9 @@ def raise_for_api_status(
 
     def hook(response: Response, *args: Any, **kwargs: Any) -> None:
         status = response.status_code
+        if status == 204:
+            # "no content" answers an empty list (SkySQL's organization users)
+            raise IgnoreResponseException
         if status < 400:
             return
         detail = error_detail(response)
@@ -56,8 +59,7 @@ def raise_for_api_status(
             raise IgnoreResponseException
         if status == 401:
             raise AuthenticationError(
-                f"{where} answered 401 Unauthorized: {detail}. The credentials were rejected. "
-                f"{credentials_hint}"
+                f"{where} answered 401 Unauthorized: {detail}. The credentials were rejected. {credentials_hint}"
             )
         if status == 403:
             raise AuthenticationError(

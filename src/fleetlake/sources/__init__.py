@@ -58,8 +58,7 @@ REGISTRY: dict[str, ApiSpec] = {
             check="fleetlake.sources.tidb_cloud:check_tidb_cloud",
             emulator="fleetlake.emulators.tidb_cloud:TiDBCloudEmulator",
             example_query=(
-                "SELECT name, cluster_type, region, status__cluster_status"
-                " FROM {dataset}.clusters ORDER BY name"
+                "SELECT name, cluster_type, region, status__cluster_status FROM {dataset}.clusters ORDER BY name"
             ),
             secret_settings=("public_key", "private_key"),
         ),

@@ -60,6 +60,8 @@ class Endpoint:
     lift_id: str | None = None
     # a timestamp column: re-runs load only records whose cursor moved (merged on the primary key)
     incremental: str | None = None
+    # more arguments for `dlt.sources.incremental` (row_order, lag, ...)
+    incremental_options: Mapping[str, Any] = field(default_factory=dict)
     # a 404 means the endpoint is not offered: warn and load nothing instead of failing
     optional: bool = False
 
@@ -196,6 +198,11 @@ def _hints(endpoint: Endpoint) -> dict[str, Any]:
     return {"primary_key": list(endpoint.primary_key), "write_disposition": "merge"}
 
 
+def _incremental(endpoint: Endpoint) -> dlt.sources.incremental[Any]:
+    assert endpoint.incremental is not None
+    return dlt.sources.incremental(endpoint.incremental, **endpoint.incremental_options)
+
+
 def list_resource(client: ApiClient, endpoint: Endpoint) -> DltResource:
     """A top-level list as a dlt resource, merged on its primary key (incremental when asked)."""
 
@@ -205,7 +212,7 @@ def list_resource(client: ApiClient, endpoint: Endpoint) -> DltResource:
 
     resource = dlt.resource(fetch, name=endpoint.name, **_hints(endpoint))
     if endpoint.incremental:
-        resource.apply_hints(incremental=dlt.sources.incremental(endpoint.incremental))
+        resource.apply_hints(incremental=_incremental(endpoint))
     return resource
 
 
@@ -218,18 +225,14 @@ def child_resource(client: ApiClient, endpoint: Endpoint, parent: DltResource) -
                 continue
             path = endpoint.path.format(**{ph: record[name] for ph, name in endpoint.parent_fields.items()})
             params = {
-                ph: record[name]
-                for ph, name in endpoint.parent_fields.items()
-                if "{" + ph + "}" not in endpoint.path
+                ph: record[name] for ph, name in endpoint.parent_fields.items() if "{" + ph + "}" not in endpoint.path
             }
             for page in client.pages(endpoint, path, params, missing_ok=True):
                 yield shape_records(endpoint, page, parent=record)
 
-    resource = dlt.transformer(
-        fetch, data_from=parent, name=endpoint.name, parallelized=True, **_hints(endpoint)
-    )
+    resource = dlt.transformer(fetch, data_from=parent, name=endpoint.name, parallelized=True, **_hints(endpoint))
     if endpoint.incremental:
-        resource.apply_hints(incremental=dlt.sources.incremental(endpoint.incremental))
+        resource.apply_hints(incremental=_incremental(endpoint))
     return resource
 
 

@@ -21,9 +21,7 @@ def month_shift(month: str, delta: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
-def months_to_load(
-    end_month: str | None, months_back: int, *, section: str, api: str, kept: int
-) -> list[str]:
+def months_to_load(end_month: str | None, months_back: int, *, section: str, api: str, kept: int) -> list[str]:
     """The months to load, oldest first: `months_back` before `end_month` (default: this month) and it.
 
     `kept` is how many months before the current one the API keeps; settings are named as they appear

@@ -53,9 +53,7 @@ def test_every_table_has_the_emulated_row_count(loaded):
     assert {k: v for k, v in model.items() if k != "cost_explorer"} == {
         k: v for k, v in EXPECTED.items() if k != "cost_explorer"
     }
-    assert (
-        query(report, "SELECT count(DISTINCT billed_date) FROM cost_explorer")[0][0] == model["cost_explorer"]
-    )
+    assert query(report, "SELECT count(DISTINCT billed_date) FROM cost_explorer")[0][0] == model["cost_explorer"]
 
 
 def test_ids_and_parent_keys_are_the_emulated_ones(loaded):
@@ -88,9 +86,7 @@ def test_merge_keys_are_unique(loaded):
         ("dedicated_node_specs", "region_id, component_type, node_spec_key"),
         ("bill_details", "billed_date, project_name, cluster_name, service_path_name"),
     ]:
-        duplicates = query(
-            report, f"SELECT count(*) FROM (SELECT {key} FROM {table} GROUP BY ALL HAVING count(*) > 1)"
-        )
+        duplicates = query(report, f"SELECT count(*) FROM (SELECT {key} FROM {table} GROUP BY ALL HAVING count(*) > 1)")
         assert duplicates[0][0] == 0, table
 
 

@@ -21,9 +21,7 @@ TABLES = [
 
 
 def _assert_complete(report):
-    assert {table: report.row_counts[table] for table in TABLES} == {
-        table: EXPECTED[table] for table in TABLES
-    }
+    assert {table: report.row_counts[table] for table in TABLES} == {table: EXPECTED[table] for table in TABLES}
     for table, key in [
         ("backups", "id"),
         ("audit_logs", "id"),

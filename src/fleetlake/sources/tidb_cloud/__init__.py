@@ -13,13 +13,11 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import dlt
-import requests
 from dlt.common.configuration import with_config
 from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
@@ -31,8 +29,9 @@ from dlt.sources.helpers.rest_client.paginators import (
 )
 from dlt.sources.rest_api.config_setup import register_auth
 
-from fleetlake.errors import ConfigurationError, FleetlakeError
+from fleetlake.errors import ConfigurationError
 from fleetlake.http import DigestAuth, build_session, check_base_url, limiter_for
+from fleetlake.sources.checks import CheckResult, Probe, run_checks
 from fleetlake.sources.endpoints import ApiClient, Endpoint, build_resources, parse_timestamp
 from fleetlake.sources.months import load_closed_months_once, month_shift
 from fleetlake.sources.months import months_to_load as load_months
@@ -52,6 +51,7 @@ __all__ = [
     "DATASET_NAME",
     "PIPELINE_NAME",
     "SECTION",
+    "CheckResult",
     "check_tidb_cloud",
     "resource_descriptions",
     "tidb_instance_source",
@@ -108,9 +108,7 @@ def _iso(value: datetime) -> str:
 
 
 def _audit_logs_resource(clients: ApiClient, since: datetime | None) -> DltResource:
-    endpoint = Endpoint(
-        "audit_logs", "iam_base_url", "auditLogs", ("auditLogs",), "token", ("id",), "audit log"
-    )
+    endpoint = Endpoint("audit_logs", "iam_base_url", "auditLogs", ("auditLogs",), "token", ("id",), "audit log")
 
     @dlt.resource(name="audit_logs", primary_key="id", write_disposition="merge")
     def audit_logs(
@@ -164,9 +162,7 @@ def _billing_resources(clients: ApiClient, months: list[str]) -> list[DltResourc
             "filter": {"timeRange": {"startDate": f"{months[0]}-01", "endDate": end.isoformat()}},
             "groups": {"groupBy": ["service"], "timeGranularity": "day"},
         }
-        body = clients.get_json(
-            "billing_base_url", "cost_explorer", "billsCostExplorer", method="POST", json=query
-        )
+        body = clients.get_json("billing_base_url", "cost_explorer", "billsCostExplorer", method="POST", json=query)
         for element in body.get("elements") or []:
             for row in element.get("breakdown") or [{**element, "detailKey": "total", "detailName": "total"}]:
                 record = amounts_to_decimal(row)
@@ -271,16 +267,6 @@ def tidb_instance_source(
     yield from _billing_resources(clients, months)
 
 
-@dataclass(frozen=True)
-class CheckResult:
-    """What one cheap request to one server showed."""
-
-    server: str
-    url: str
-    ok: bool
-    message: str
-
-
 @with_config(sections=("sources", SECTION))
 def check_tidb_cloud(
     public_key: TSecretStrValue = dlt.secrets.value,
@@ -298,27 +284,10 @@ def check_tidb_cloud(
     clients = _clients(public_key, private_key, urls, 1, max_quota_wait_seconds=120.0, max_attempts=2)
     month = datetime.now(UTC).strftime("%Y-%m")
     probes = {
-        "base_url": ("projects", "api/v1beta/projects", {"page": 1, "page_size": 1}),
-        "dedicated_base_url": ("dedicated_regions", "regions", {"pageSize": 1}),
-        "serverless_base_url": ("serverless_clusters", "clusters", {"pageSize": 1}),
-        "iam_base_url": ("api_keys", "apikeys", {"pageSize": 1}),
-        "billing_base_url": ("bills", f"bills/{month}", {}),
+        "base_url": Probe("base_url", "projects", "api/v1beta/projects", {"page": 1, "page_size": 1}),
+        "dedicated_base_url": Probe("dedicated_base_url", "dedicated_regions", "regions", {"pageSize": 1}),
+        "serverless_base_url": Probe("serverless_base_url", "serverless_clusters", "clusters", {"pageSize": 1}),
+        "iam_base_url": Probe("iam_base_url", "api_keys", "apikeys", {"pageSize": 1}),
+        "billing_base_url": Probe("billing_base_url", "bills", f"bills/{month}", {}),
     }
-    results = []
-    for server, (name, path, params) in probes.items():
-        url = clients.by_server[server].base_url
-        try:
-            clients.get_json(server, name, path, params=params)
-        except FleetlakeError as error:
-            results.append(CheckResult(server, url, False, str(error)))
-        except requests.ConnectionError:
-            results.append(
-                CheckResult(
-                    server, url, False, f"cannot reach {url}: check the network, a proxy, or `{server}`."
-                )
-            )
-        except requests.RequestException as error:
-            results.append(CheckResult(server, url, False, f"request failed: {error}"))
-        else:
-            results.append(CheckResult(server, url, True, f"ok ({name} readable)"))
-    return results
+    return run_checks(clients, probes)

@@ -61,9 +61,7 @@ def amounts_to_decimal(value: Any) -> Any:
     """Convert every amount field at any depth (bills nest them by project and service)."""
     if isinstance(value, dict):
         return {
-            k: parse_amount(v)
-            if k in AMOUNT_FIELDS and not isinstance(v, dict | list)
-            else amounts_to_decimal(v)
+            k: parse_amount(v) if k in AMOUNT_FIELDS and not isinstance(v, dict | list) else amounts_to_decimal(v)
             for k, v in value.items()
         }
     if isinstance(value, list):

@@ -1,0 +1,119 @@
+"""SkySQL / MariaDB Cloud endpoints as data: one row per table.
+
+Shapes follow the vendor's current API reference (`../shared/specs/mariadb-cloud-endpoints.md`) and the
+older provisioning spec. `/provisioning/v1` lists are bare arrays paged by `page_token`; `/skybackup/v1`
+lists are envelopes paged by page number; organization and billing answers are unpaged.
+"""
+
+from __future__ import annotations
+
+from fleetlake.sources.endpoints import Endpoint
+
+SECTION = "skysql_source"
+PIPELINE_NAME = "skysql_pipeline"
+DATASET_NAME = "skysql_data"
+BASE_URL = "https://api.skysql.com"
+ORG_HEADER = "X-MDB-Org"
+# how the next page token comes back is undocumented; these response headers are tried in order
+TOKEN_HEADERS = ("X-Next-Page-Token", "Next-Page-Token", "X-Page-Token")
+PAGE_SIZE = 100  # the documented maximum of page_size
+BILLING_MONTHS = 12  # bills are asked month by month; how far back they go is not documented
+
+EPOCHS = ("created_on", "updated_on")
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint(
+        "services", "base_url", "provisioning/v1/services", (), "token", ("id",),
+        "Database services: topology, size, nodes, region, status, endpoints, storage; incremental on update.",
+        epoch_timestamps=(*EPOCHS, "assigned_on", "volume_modified_on"), incremental="updated_on",
+    ),
+    Endpoint(
+        "topologies", "base_url", "provisioning/v1/topologies", (), "token", ("id",),
+        "Deployment topologies (Enterprise Server, Xpand, ...).",
+    ),
+    Endpoint(
+        "providers", "base_url", "provisioning/v1/providers", (), "token", ("id",),
+        "Cloud providers with their volume size and IOPS limits.",
+    ),
+    Endpoint(
+        "regions", "base_url", "provisioning/v1/regions", (), "token", ("id",),
+        "Regions of every provider, with maintenance windows.",
+    ),
+    Endpoint(
+        "sizes", "base_url", "provisioning/v1/sizes", (), "token", ("id",),
+        "Instance sizes per topology and provider: CPU, RAM, tier.",
+        timestamps=EPOCHS,
+    ),
+    Endpoint(
+        "versions", "base_url", "provisioning/v1/versions", (), "token", ("id",),
+        "Server versions offered per topology.",
+    ),
+    Endpoint(
+        "configs", "base_url", "provisioning/v1/configs", (), "token", ("id",),
+        "Custom configurations and the services using them.",
+        epoch_timestamps=("created_date", "updated_date"),
+    ),
+    Endpoint(
+        "projects", "base_url", "organization/v1/projects", (), "none", ("id",),
+        "Projects of the organization.",
+        epoch_timestamps=EPOCHS,
+    ),
+    Endpoint(
+        "organization_users", "base_url", "organization/v1/users", (), "none", ("id",),
+        "Users of the organization: email, roles, MFA, status.",
+        epoch_timestamps=EPOCHS,
+    ),
+    Endpoint(
+        "backups", "base_url", "skybackup/v1/backups", ("backups",), "page", ("id",),
+        "Backups of every service: type, method, size, status; incremental, newest first.",
+        params={"order": "desc"}, timestamps=("start_time", "end_time"), incremental="start_time",
+        # a backup still running when loaded finishes later: re-read the last day on every run
+        incremental_options={"row_order": "desc", "lag": 86400},
+    ),
+    Endpoint(
+        "restores", "base_url", "skybackup/v1/restores", ("restores",), "page", ("id",),
+        "Restore tasks: source backup, target service, status.",
+        timestamps=("created_at",),
+    ),
+    Endpoint(
+        "backup_schedules", "base_url", "skybackup/v1/backups/schedules", ("schedules",), "page", ("id",),
+        "Backup schedules of every service (cron or once, type, status).",
+        parent="services", parent_fields={"service_id": "id"},
+        timestamps=("created_at", "updated_at", "scheduled_at"),
+    ),
+    Endpoint(
+        "billing_account", "base_url", "billing/v1/account", (), "none", ("organization_id",),
+        "The billing account: tier, status, SCU consumed and remaining this month, trial credit.",
+    ),
+    Endpoint(
+        "postpaid_commit_ledger", "base_url", "billing/v1/account/postpaid-commit-ledger", (), "none", ("id",),
+        "Postpaid compute commitments per period.",
+        timestamps=("created_at",),
+    ),
+    Endpoint(
+        "prepaid_credit_ledger", "base_url", "billing/v1/account/prepaid-credit-ledger", (), "none", ("id",),
+        "Prepaid credit movements.",
+        timestamps=("created_at",),
+    ),
+    Endpoint(
+        "databases", "base_url", "provisioning/v1/databases", (), "token", ("id",),
+        "Databases (listed by the dltHub page; no vendor document shows the endpoint: a 404 is a warning).",
+        epoch_timestamps=EPOCHS, optional=True,
+    ),
+    Endpoint(
+        "users", "base_url", "provisioning/v1/users", (), "token", ("id",),
+        "Database users (listed by the dltHub page; no vendor document shows it: a 404 is a warning).",
+        epoch_timestamps=EPOCHS, optional=True,
+    ),
+)  # fmt: skip
+
+SPECIAL_RESOURCES: dict[str, str] = {
+    "bills": "Monthly usage bills (year/month), with line items per service, for the last months.",
+}
+
+
+def resource_descriptions() -> dict[str, str]:
+    """Every table the source can load, with a one-line description."""
+    out = {endpoint.name: endpoint.description for endpoint in ENDPOINTS}
+    out.update(SPECIAL_RESOURCES)
+    return out
