@@ -157,9 +157,7 @@ def demo(apis: Sequence[str], workdir: Path, seed: int) -> None:
     for name in apis or API_NAMES:
         api = get_api(name)
         with _demo_emulator(api, seed) as source_kwargs:
-            report = run(
-                api, source_kwargs=source_kwargs, pipelines_dir=pipelines_dir, duckdb_path=duckdb_path
-            )
+            report = run(api, source_kwargs=source_kwargs, pipelines_dir=pipelines_dir, duckdb_path=duckdb_path)
         _print_report(report, label=f"{api.title} (emulated)")
         reports.append(report)
     click.echo("\nTry a query:")
@@ -169,9 +167,7 @@ def demo(apis: Sequence[str], workdir: Path, seed: int) -> None:
         click.echo(f"  uv run python -c \"import duckdb; {connect}.sql('{sql}').show()\"")
     click.echo("Inspect a pipeline (schema, loads, state):")
     for report in reports:
-        click.echo(
-            f"  uv run dlt pipeline --pipelines-dir {pipelines_dir} {report.pipeline.pipeline_name} info"
-        )
+        click.echo(f"  uv run dlt pipeline --pipelines-dir {pipelines_dir} {report.pipeline.pipeline_name} info")
 
 
 @cli.command("run")
@@ -229,9 +225,7 @@ def check(api: ApiSpec) -> None:
 @click.option("--port", default=8700, show_default=True, help="Port on 127.0.0.1 (0 picks a free one).")
 @click.option("--scale", type=click.Choice(["demo", "large"]), default="demo", show_default=True)
 @click.option("--seed", default=0, show_default=True, help="Seed of the synthetic data.")
-@click.option(
-    "--rate-limit", default=100, show_default=True, help="Requests per window per key; 0 disables the limit."
-)
+@click.option("--rate-limit", default=100, show_default=True, help="Requests per window per key; 0 disables the limit.")
 @click.option("--rate-window", default=60.0, show_default=True, help="Quota window in seconds.")
 @click.option("--now", default=None, help="The emulator's clock at start (ISO-8601); default: now.")
 def emulate(
@@ -248,9 +242,7 @@ def emulate(
         try:
             start = datetime.fromisoformat(now)
         except ValueError:
-            raise ConfigurationError(
-                f"--now {now!r} is not an ISO-8601 time; use e.g. 2026-11-01T00:00:00Z."
-            ) from None
+            raise ConfigurationError(f"--now {now!r} is not an ISO-8601 time; use e.g. 2026-11-01T00:00:00Z.") from None
         start = start if start.tzinfo else start.replace(tzinfo=UTC)
     emulator = api.load("emulator")(
         seed=seed,

@@ -22,9 +22,7 @@ def causes(error: BaseException) -> Iterator[BaseException]:
         seen.add(id(current))
         yield current
         wrapped = getattr(current, "exception", None)
-        current = (
-            wrapped if isinstance(wrapped, BaseException) else (current.__cause__ or current.__context__)
-        )
+        current = wrapped if isinstance(wrapped, BaseException) else (current.__cause__ or current.__context__)
 
 
 def _missing_destination_settings(error: ConfigFieldMissingException) -> str:
