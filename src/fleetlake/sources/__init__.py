@@ -62,6 +62,34 @@ REGISTRY: dict[str, ApiSpec] = {
             ),
             secret_settings=("public_key", "private_key"),
         ),
+        ApiSpec(
+            name="skysql",
+            title="SkySQL",
+            section="skysql_source",
+            pipeline_name="skysql_pipeline",
+            dataset_name="skysql_data",
+            source="fleetlake.sources.skysql:skysql_source",
+            descriptions="fleetlake.sources.skysql:resource_descriptions",
+            check="fleetlake.sources.skysql:check_skysql",
+            emulator="fleetlake.emulators.skysql:SkySQLEmulator",
+            example_query="SELECT name, topology, provider, region, status FROM {dataset}.services ORDER BY name",
+            secret_settings=("api_key",),
+        ),
+        ApiSpec(
+            name="secoda",
+            title="Secoda",
+            section="secoda_source",
+            pipeline_name="secoda_pipeline",
+            dataset_name="secoda_data",
+            source="fleetlake.sources.secoda:secoda_source",
+            descriptions="fleetlake.sources.secoda:resource_descriptions",
+            check="fleetlake.sources.secoda:check_secoda",
+            emulator="fleetlake.emulators.secoda:SecodaEmulator",
+            example_query=(
+                "SELECT native_type, count(*) AS resources FROM {dataset}.resource_catalog GROUP BY 1 ORDER BY 2 DESC"
+            ),
+            secret_settings=("api_key",),
+        ),
     )
 }
 

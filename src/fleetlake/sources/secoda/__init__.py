@@ -1,0 +1,240 @@
+"""Secoda: the whole catalog (past its 10,000-per-query cap), documents, collections, integrations,
+users, teams, tags, lineage, tables, columns, glossary terms, questions and the audit log, over a
+bearer token.
+
+Plain lists are rows of `settings.ENDPOINTS`; the catalog (`catalog.CatalogReader`), resource details
+and the audit log are written out. Integration credentials are never loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from math import ceil
+from typing import Any
+
+import dlt
+from dlt.common.configuration import with_config
+from dlt.common.typing import TSecretStrValue
+from dlt.extract.resource import DltResource
+from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
+from dlt.sources.helpers.rest_client.client import RESTClient
+from dlt.sources.helpers.rest_client.paginators import BasePaginator, SinglePagePaginator
+
+from fleetlake.errors import ConfigurationError
+from fleetlake.http import build_session, check_base_url, limiter_for
+from fleetlake.sources.checks import CheckResult, Probe, run_checks
+from fleetlake.sources.endpoints import ApiClient, Endpoint, build_resources, parse_timestamp, shape_records
+from fleetlake.sources.secoda.catalog import CatalogReader, SplitReport
+from fleetlake.sources.secoda.helpers import NextLinkPaginator
+from fleetlake.sources.secoda.settings import (
+    AUDIT_LOG_DAYS,
+    AUDIT_PAGE_SIZE,
+    CATALOG_CAP,
+    DATASET_NAME,
+    ENDPOINTS,
+    PIPELINE_NAME,
+    REGIONS,
+    SECTION,
+    TIMESTAMPS,
+    resource_descriptions,
+)
+
+__all__ = ["DATASET_NAME", "PIPELINE_NAME", "SECTION", "check_secoda", "resource_descriptions", "secoda_source"]
+
+logger = logging.getLogger("fleetlake.sources.secoda")
+
+API = "Secoda"
+CREDENTIALS_HINT = (
+    f"Check api_key in [sources.{SECTION}] of .dlt/secrets.toml (or SOURCES__{SECTION.upper()}__API_KEY), and "
+    'the region: a workspace at eu.secoda.co needs region = "eu", apac.secoda.co region = "apac", a '
+    'self-hosted one base_url = "https://<your host>/api/v1". Keys are created under Settings > API.'
+)
+
+CATALOG = Endpoint("resource_catalog", "base_url", "resource/catalog", ("results",), "next", ("id",), "catalog",
+                   timestamps=TIMESTAMPS)  # fmt: skip
+DETAIL = Endpoint("resource_detail", "base_url", "resource/all/{id}", (), "none", ("id",), "detail",
+                  timestamps=TIMESTAMPS)  # fmt: skip
+AUDIT = Endpoint("audit_log", "base_url", "notification/workspace/", ("results",), "next", ("id",), "audit log",
+                 timestamps=("created_at",))  # fmt: skip
+
+
+def _base_url(region: str, base_url: str | None) -> str:
+    if base_url:
+        return check_base_url(base_url, setting="base_url", section=f"sources.{SECTION}")
+    try:
+        return REGIONS[region]
+    except KeyError:
+        raise ConfigurationError(
+            f"region in [sources.{SECTION}] is {region!r}; Secoda regions are {', '.join(REGIONS)}. For a "
+            'self-hosted workspace set base_url = "https://<your host>/api/v1" instead.'
+        ) from None
+
+
+def _paginator(endpoint: Endpoint) -> BasePaginator:
+    if endpoint.paging == "next":
+        return NextLinkPaginator(f"{API} {endpoint.name}")
+    return SinglePagePaginator()
+
+
+def _client(api_key: str, url: str, *, max_attempts: int = 6, max_quota_wait_seconds: float = 900.0) -> ApiClient:
+    if not api_key:
+        raise ConfigurationError(
+            f"The Secoda API key is empty. Set api_key in [sources.{SECTION}] of .dlt/secrets.toml, or the "
+            f"environment variable SOURCES__{SECTION.upper()}__API_KEY."
+        )
+    limiter = limiter_for(api_key, name=f"{API} API key quota", scope=url)
+    limiter.max_wait_seconds = max_quota_wait_seconds
+    rest = RESTClient(
+        base_url=url,
+        auth=BearerTokenAuth(token=api_key),
+        session=build_session(limiter, max_attempts=max_attempts),
+    )
+    return ApiClient(API, CREDENTIALS_HINT, {"base_url": rest}, _paginator, lambda endpoint: {})
+
+
+def _catalog_resources(
+    client: ApiClient, *, cap: int, full_refresh: bool, details: bool
+) -> tuple[DltResource, DltResource]:
+    # the cursor the catalog started from, for the details to know what is new or changed
+    started_from: list[datetime | None] = [None]
+    integration = next(e for e in ENDPOINTS if e.name == "integration")
+
+    @dlt.resource(name="resource_catalog", primary_key="id", write_disposition="replace" if full_refresh else "merge")
+    def resource_catalog() -> Iterator[list[dict[str, Any]]]:
+        state = dlt.current.resource_state()
+        cursor: str | None = None if full_refresh else state.get("cursor")
+        started_from[0] = parse_timestamp(cursor) if cursor else None
+        reader = CatalogReader(client, cap)
+        pages = reader.newest(cursor) if cursor else None
+        report: SplitReport | None = None
+        if pages is None:
+            report = SplitReport()
+            ids = [str(r["id"]) for page in client.pages(integration, integration.path) for r in page]
+            pages = reader.everything(ids, report)
+        seen: set[str] = set()
+        newest, duplicates = cursor or "", 0
+        for page in pages:
+            fresh = []
+            for record in page:
+                if record["id"] in seen:
+                    duplicates += 1
+                    continue
+                seen.add(record["id"])
+                newest = max(newest, str(record.get("updated_at") or ""))
+                fresh.append(record)
+            yield shape_records(CATALOG, fresh)
+        if report is not None:
+            _log_split(report, len(seen), duplicates, reader.requests)
+        else:
+            logger.info(
+                "resource_catalog: %d resources changed since %s (%d requests)", len(seen), cursor, reader.requests
+            )
+        if newest:
+            state["cursor"] = newest
+
+    @dlt.transformer(
+        data_from=resource_catalog,
+        name="resource_detail",
+        primary_key="id",
+        write_disposition="merge",
+        parallelized=True,
+        selected=details,
+    )
+    def resource_detail(records: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+        since = started_from[0]
+        for record in records:
+            updated = record.get("updated_at")
+            if since is not None and isinstance(updated, datetime) and updated < since:
+                continue
+            path = DETAIL.path.format(id=record["id"])
+            for page in client.pages(
+                DETAIL, path, missing_ok=True, missing_reason="It was deleted after the catalog listed it."
+            ):
+                yield shape_records(DETAIL, page)
+
+    return resource_catalog, resource_detail
+
+
+def _log_split(report: SplitReport, loaded: int, duplicates: int, requests: int) -> None:
+    adds_up = report.covered == report.total and not report.unreachable
+    message = (
+        f"resource_catalog: {loaded} resources in {len(report.parts)} part(s) of at most the cap; parts sum to "
+        f"{report.covered}, the catalog counts {report.total}"
+        f"{' (they add up)' if adds_up else ''}; {duplicates} duplicate(s) dropped; {requests} requests"
+    )
+    if adds_up:
+        logger.info(message)
+        for label, count in report.parts:
+            logger.debug("resource_catalog part: %s: %d", label, count)
+    else:
+        logger.warning("%s. %d resource(s) could not be reached by any filter.", message, report.total - report.covered)
+
+
+def _audit_log_resource(client: ApiClient, days_kept: int) -> DltResource:
+    @dlt.resource(name="audit_log", primary_key="id", write_disposition="merge")
+    def audit_log(
+        created: dlt.sources.incremental[datetime] = dlt.sources.incremental(  # noqa: B008
+            "created_at", row_order="desc"
+        ),
+    ) -> Iterator[list[dict[str, Any]]]:
+        days = days_kept
+        if created.last_value is not None:
+            # newest first: ask only for the days since the last event, and stop at it (row_order)
+            elapsed = (datetime.now(UTC) - created.last_value).total_seconds() / 86400
+            days = max(1, min(days_kept, ceil(elapsed) + 1))
+        for page in client.pages(AUDIT, AUDIT.path, {"days": days, "page_size": AUDIT_PAGE_SIZE}):
+            yield shape_records(AUDIT, page)
+
+    return audit_log
+
+
+@dlt.source(name="secoda_source", section=SECTION, max_table_nesting=2)
+def secoda_source(
+    api_key: TSecretStrValue = dlt.secrets.value,
+    region: str = "us",
+    base_url: str | None = None,
+    resource_detail: bool = False,
+    full_refresh: bool = False,
+    audit_log_days: int = AUDIT_LOG_DAYS,
+    catalog_cap: int = CATALOG_CAP,
+    max_quota_wait_seconds: float = 900.0,
+) -> Iterator[DltResource]:
+    """Every Secoda resource as a dlt resource (see `resource_descriptions()`).
+
+    Args:
+        api_key: the API key, sent as a bearer token; a secret.
+        region: `us` (api.secoda.co), `eu` (eapi.secoda.co) or `apac` (aapi.secoda.co).
+        base_url: a self-hosted workspace's API, `https://<host>/api/v1`; overrides `region`.
+        resource_detail: also fetch each new or changed resource's detail (one request per resource).
+        full_refresh: read the whole catalog and replace the table, so deleted resources disappear
+            (schedule it, e.g. weekly; other runs read only what changed).
+        audit_log_days: how many days of audit log the first run reads (the API keeps 90).
+        catalog_cap: resources one catalog query returns across its pages (the API's 10,000).
+        max_quota_wait_seconds: how long one request may wait for the rate limit before failing.
+    """
+    if not 1 <= audit_log_days <= AUDIT_LOG_DAYS:
+        raise ConfigurationError(
+            f"audit_log_days in [sources.{SECTION}] is {audit_log_days}; Secoda keeps 1 to {AUDIT_LOG_DAYS} days."
+        )
+    client = _client(api_key, _base_url(region, base_url), max_quota_wait_seconds=max_quota_wait_seconds)
+    catalog, detail = _catalog_resources(client, cap=catalog_cap, full_refresh=full_refresh, details=resource_detail)
+    yield catalog
+    yield from build_resources(client, ENDPOINTS).values()
+    yield detail
+    yield _audit_log_resource(client, audit_log_days)
+
+
+@with_config(sections=("sources", SECTION))
+def check_secoda(
+    api_key: TSecretStrValue = dlt.secrets.value, region: str = "us", base_url: str | None = None
+) -> list[CheckResult]:
+    """A cheap request to the workspace's API: says plainly whether the key and the region work."""
+    # a check answers quickly: one retry, not the run's patient backoff
+    client = _client(api_key, _base_url(region, base_url), max_attempts=2, max_quota_wait_seconds=120.0)
+    probes = {
+        "catalog": Probe("base_url", "resource_catalog", "resource/catalog", {"page": 1}),
+        "integrations": Probe("base_url", "integration", "integration/integrations", {}),
+    }
+    return run_checks(client, probes)
