@@ -21,7 +21,7 @@ from fleetlake.sources import REGISTRY, ApiSpec, get_api
 from fleetlake.troubleshoot import explain
 
 F = TypeVar("F", bound=Callable[..., Any])
-API_NAMES = sorted(REGISTRY)
+API_NAMES = list(REGISTRY)  # registry order: TiDB Cloud, SkySQL, Secoda
 
 
 def _configure_logging(level: str) -> None:
@@ -96,11 +96,11 @@ def destination_options(func: F) -> F:
 )
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, log_level: str) -> None:
-    """Load the control plane of TiDB Cloud (and soon SkySQL and Secoda) into a SQL database, with dlt.
+    """Load the control plane of TiDB Cloud, SkySQL and Secoda into a SQL database, with dlt.
 
     \b
     Try it without credentials:   fleetlake demo
-    Load the real API:            fleetlake run tidb
+    Load a real API:              fleetlake run tidb   (or skysql, secoda)
     """
     ctx.ensure_object(dict)["debug"] = debug
     _configure_logging(log_level.upper())

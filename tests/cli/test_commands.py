@@ -22,7 +22,7 @@ def test_resources_lists_every_table_with_a_description():
 def test_unknown_api_is_refused_by_the_parser():
     result = CliRunner().invoke(cli, ["resources", "oracle"])
     assert result.exit_code == 2
-    assert "Invalid value for 'API': 'oracle' is not 'tidb'" in result.output
+    assert "Invalid value for 'API': 'oracle' is not one of 'tidb', 'skysql', 'secoda'" in result.output
 
 
 def _fleetlake(*args, env=None, cwd=None):
