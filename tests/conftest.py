@@ -6,9 +6,42 @@ import pytest
 @pytest.fixture
 def clean_env(tmp_path):
     """An environment without any fleetlake/dlt settings, with dlt's folders inside tmp_path."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "DESTINATION__", "RUNTIME__"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "DESTINATION__", "RUNTIME__"))}
     env["DLT_DATA_DIR"] = str(tmp_path / "dlt-data")
     env["HOME"] = str(tmp_path / "home")
     return env
+
+
+def run_pipeline(api_name, tmp_path, source_kwargs, resources=None):
+    """One pipeline run of an API into tmp_path/<api>.duckdb, with its own pipelines folder."""
+    from fleetlake import pipelines
+    from fleetlake.sources import get_api
+
+    return pipelines.run(
+        get_api(api_name),
+        source_kwargs=source_kwargs,
+        resources=resources,
+        pipelines_dir=tmp_path / "pipelines",
+        duckdb_path=tmp_path / f"{api_name}.duckdb",
+    )
+
+
+def query(report, sql, *args):
+    """Rows of a SQL query against a run's dataset."""
+    with report.pipeline.sql_client() as client:
+        return client.execute_sql(sql, *args)
+
+
+@pytest.fixture
+def serve():
+    """Start emulators on loopback ports for the test: `server = serve(emulator)`; stopped at teardown."""
+    servers = []
+
+    def start(emulator):
+        server = emulator.serve()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

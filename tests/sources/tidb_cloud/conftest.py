@@ -2,13 +2,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fleetlake import pipelines
 from fleetlake.emulators.tidb_cloud import DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY, TiDBCloudEmulator
-from fleetlake.sources import get_api
+from tests.conftest import run_pipeline
 
 # the emulator's clock in these tests: counts of audit logs, backups and bills depend on it
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
-TIDB = get_api("tidb")
 
 
 @pytest.fixture
@@ -42,16 +40,4 @@ def settings(emulator, server, **overrides):
 
 def run_tidb(tmp_path, source_kwargs, resources=None):
     """One pipeline run into tmp_path/tidb.duckdb with its own pipelines folder."""
-    return pipelines.run(
-        TIDB,
-        source_kwargs=source_kwargs,
-        resources=resources,
-        pipelines_dir=tmp_path / "pipelines",
-        duckdb_path=tmp_path / "tidb.duckdb",
-    )
-
-
-def query(report, sql, *args):
-    """Rows of a SQL query against the run's dataset."""
-    with report.pipeline.sql_client() as client:
-        return client.execute_sql(sql, *args)
+    return run_pipeline("tidb", tmp_path, source_kwargs, resources)

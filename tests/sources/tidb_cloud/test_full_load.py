@@ -5,7 +5,8 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from tests.sources.tidb_cloud.conftest import query, run_tidb, settings
+from tests.conftest import query
+from tests.sources.tidb_cloud.conftest import run_tidb, settings
 
 EXPECTED = {
     "projects": 3,

@@ -3,7 +3,8 @@ the new events load. Bills: past months once, the current month on every run."""
 
 from datetime import timedelta
 
-from tests.sources.tidb_cloud.conftest import query, run_tidb, settings
+from tests.conftest import query
+from tests.sources.tidb_cloud.conftest import run_tidb, settings
 
 AUDIT = "/iam/v1beta1/auditLogs"
 

@@ -3,7 +3,8 @@
 from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
 
-from tests.sources.tidb_cloud.conftest import query, run_tidb, settings
+from tests.conftest import query
+from tests.sources.tidb_cloud.conftest import run_tidb, settings
 
 
 def _answered(emulator, path):

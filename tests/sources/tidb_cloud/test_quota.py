@@ -6,7 +6,8 @@ import requests
 from requests.auth import HTTPDigestAuth
 
 from fleetlake.emulators.tidb_cloud import DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY
-from tests.sources.tidb_cloud.conftest import query, run_tidb, settings
+from tests.conftest import query
+from tests.sources.tidb_cloud.conftest import run_tidb, settings
 from tests.sources.tidb_cloud.test_full_load import EXPECTED
 
 TABLES = [

@@ -1,6 +1,7 @@
 """A server answering in the shapes of the seed's third-party OpenAPI file loads too."""
 
-from tests.sources.tidb_cloud.conftest import query, run_tidb, settings
+from tests.conftest import query
+from tests.sources.tidb_cloud.conftest import run_tidb, settings
 
 RESOURCES = ["dedicated_clusters", "dedicated_integrations", "audit_logs", "bill_details", "cost_explorer"]
 
