@@ -24,13 +24,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 API_NAMES = list(REGISTRY)  # registry order: TiDB Cloud, SkySQL, Secoda
 
 
-def _configure_logging(level: str) -> None:
+def _configure_logging(level: str, explicit: bool) -> None:
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s", force=True
     )
     logging.getLogger("fleetlake").setLevel(level)
-    # dlt reads its own level from the runtime configuration
-    os.environ.setdefault("RUNTIME__LOG_LEVEL", level)
+    # dlt reads its own level from the runtime configuration; its default warnings are about schema
+    # inference (columns that stayed null), so they show only when a level is asked for
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", level if explicit else "ERROR")
 
 
 class FleetlakeGroup(click.Group):
@@ -103,7 +104,8 @@ def cli(ctx: click.Context, debug: bool, log_level: str) -> None:
     Load a real API:              fleetlake run tidb   (or skysql, secoda)
     """
     ctx.ensure_object(dict)["debug"] = debug
-    _configure_logging(log_level.upper())
+    explicit = ctx.get_parameter_source("log_level") is not click.core.ParameterSource.DEFAULT
+    _configure_logging(log_level.upper(), explicit)
 
 
 def _print_report(report: RunReport, *, label: str) -> None:

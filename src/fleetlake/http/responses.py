@@ -26,6 +26,9 @@ def error_detail(response: Response) -> str:
     if isinstance(body, dict):
         for key in ("message", "msgPrefix", "error", "detail", "errors"):
             value = body.get(key)
+            if isinstance(value, list):
+                # SkySQL: {"errors": [{"error", "message", ...}]}
+                value = "; ".join(str(i.get("message", i)) if isinstance(i, dict) else str(i) for i in value)
             if value:
                 return str(value)[:300]
     return str(body)[:200]
