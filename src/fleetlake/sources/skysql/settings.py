@@ -66,9 +66,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "backups", "base_url", "skybackup/v1/backups", ("backups",), "page", ("id",),
         "Backups of every service: type, method, size, status; incremental, newest first.",
+        # newest first, so a re-run stops at the first backup it already has
         params={"order": "desc"}, timestamps=("start_time", "end_time"), incremental="start_time",
-        # a backup still running when loaded finishes later: re-read the last day on every run
-        incremental_options={"row_order": "desc", "lag": 86400},
+        incremental_options={"row_order": "desc"},
     ),
     Endpoint(
         "restores", "base_url", "skybackup/v1/restores", ("restores",), "page", ("id",),
