@@ -22,8 +22,8 @@ logger = logging.getLogger("fleetlake.sources.secoda")
 
 PATH = "resource/catalog"
 NEWEST_FIRST = {"field": "updated_at", "order": "desc", "tie_breaker": {"field": "id", "order": "asc"}}
-# ids per `in` filter when splitting by parent: keeps URLs far below common server limits
-PARENT_CHUNK = 40
+# ids per `in` filter when splitting by parent: about 5 KB of URL, below common 8 KB server limits
+PARENT_CHUNK = 100
 
 Filter = dict[str, Any]
 
@@ -194,9 +194,13 @@ class CatalogReader:
     def _split_by_parent(self, part: Part, report: SplitReport) -> Iterator[list[dict[str, Any]]]:
         """Split one (integration, type) by the parents its first page points at, in chunks."""
         integration = str(part.first[0].get("integration_id") or "") if part.first else ""
-        parent_types = {self.type_of.get(str(r.get("parent_id")), "") for r in part.first if r.get("parent_id")}
+        native = str(part.first[0].get("native_type") or "") if part.first else ""
         known = self.ids_by_integration.get(integration, {})
-        parents = [i for native in sorted(parent_types) for i in known.get(native, [])]
+        # any resource of the integration read so far may be a parent (columns hang off tables and
+        # views); the types the first page points at go first
+        pointed = {self.type_of.get(str(r.get("parent_id")), "") for r in part.first if r.get("parent_id")}
+        order = sorted(known, key=lambda t: (t not in pointed, t))
+        parents = [i for t in order if t != native for i in known[t]]
         covered = 0
         for start in range(0, len(parents), PARENT_CHUNK):
             chunk = parents[start : start + PARENT_CHUNK]
