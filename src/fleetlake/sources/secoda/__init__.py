@@ -107,12 +107,16 @@ def _catalog_resources(
         cursor: str | None = None if full_refresh else state.get("cursor")
         started_from[0] = parse_timestamp(cursor) if cursor else None
         reader = CatalogReader(client, cap)
-        pages = reader.newest(cursor) if cursor else None
+        at_cursor = set(state.get("ids_at_cursor", []))
+        pages = reader.newest(cursor, at_cursor) if cursor else None
         report: SplitReport | None = None
         if pages is None:
             report = SplitReport()
-            ids = [str(r["id"]) for page in client.pages(integration, integration.path) for r in page]
-            pages = reader.everything(ids, report)
+
+            def integration_ids() -> list[str]:
+                return [str(r["id"]) for page in client.pages(integration, integration.path) for r in page]
+
+            pages = reader.everything(integration_ids, report)
         seen: set[str] = set()
         newest, duplicates = cursor or "", 0
         for page in pages:
@@ -122,7 +126,11 @@ def _catalog_resources(
                     duplicates += 1
                     continue
                 seen.add(record["id"])
-                newest = max(newest, str(record.get("updated_at") or ""))
+                updated = str(record.get("updated_at") or "")
+                if updated > newest:
+                    newest, at_cursor = updated, set()
+                if updated == newest:
+                    at_cursor.add(str(record["id"]))
                 fresh.append(record)
             yield shape_records(CATALOG, fresh)
         if report is not None:
@@ -132,7 +140,8 @@ def _catalog_resources(
                 "resource_catalog: %d resources changed since %s (%d requests)", len(seen), cursor, reader.requests
             )
         if newest:
-            state["cursor"] = newest
+            # the ids already loaded at the cursor: a re-run skips them, as dlt's own incremental does
+            state["cursor"], state["ids_at_cursor"] = newest, sorted(at_cursor)
 
     @dlt.transformer(
         data_from=resource_catalog,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,34 +114,41 @@ class CatalogReader:
             self.ids_by_integration.setdefault(integration, {}).setdefault(native, []).append(str(record["id"]))
             self.type_of[str(record["id"])] = native
 
-    def newest(self, since: str) -> Iterator[list[dict[str, Any]]] | None:
-        """Resources updated at or after `since`, newest first, or None when more changed than one query
-        can return (the caller then reads everything)."""
+    def newest(self, since: str, loaded_at_since: set[str]) -> Iterator[list[dict[str, Any]]] | None:
+        """Resources updated after `since` (or at it, unless among `loaded_at_since`), newest first; None
+        when more changed than one query can return (the caller then reads everything)."""
+
+        def changed(record: dict[str, Any]) -> bool:
+            updated = str(record.get("updated_at") or "")
+            return updated > since or (updated == since and str(record["id"]) not in loaded_at_since)
+
         part = self.probe("changed", None)
         pages: list[list[dict[str, Any]]] = []
         number, results, more = 1, part.first, part.more
         read = 0
         while True:
-            fresh = [r for r in results if str(r.get("updated_at") or "") >= since]
+            fresh = [r for r in results if changed(r)]
             if fresh:
                 pages.append(fresh)
             read += len(results)
-            if len(fresh) < len(results) or not more or not results:
+            if any(str(r.get("updated_at") or "") < since for r in results) or not more or not results:
                 return iter(pages)
             if read >= self.cap:
                 return None
             number += 1
             _, results, more = self.page(None, number)
 
-    def everything(self, integration_ids: list[str], report: SplitReport) -> Iterator[list[dict[str, Any]]]:
-        """Every resource, each exactly once, splitting queries over the cap."""
+    def everything(
+        self, integration_ids: Callable[[], list[str]], report: SplitReport
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every resource, each exactly once, splitting queries over the cap (integrations listed only then)."""
         total = self.probe("all resources", None)
         report.total = total.count
         if total.count <= self.cap:
             report.parts.append((total.label, total.count))
             yield from self.walk(total)
             return
-        parts = [self.probe(f"integration {i}", field_in("integration_id", [i])) for i in integration_ids]
+        parts = [self.probe(f"integration {i}", field_in("integration_id", [i])) for i in integration_ids()]
         parts.append(self.probe("no integration", negate(is_set("integration_id"))))
         # smaller parts first: parents (schemas, tables) are then known when children need splitting
         for part in sorted(parts, key=lambda p: p.count):
