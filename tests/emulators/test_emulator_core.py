@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from conftest import NOW, FakeTime, Running
 from starlette.applications import Starlette
 from starlette.datastructures import QueryParams
 from starlette.middleware import Middleware
@@ -22,6 +21,7 @@ from fleetlake.emulators import Clock, EmulatorServer, QuotaLimiter, RequestLog,
 from fleetlake.emulators.core import AppSpec, build_app, json_response, route
 from fleetlake.emulators.paging import PageTokens, number_page, token_page, token_scope
 from fleetlake.emulators.tidb_cloud import TiDBCloudEmulator
+from tests.emulators.conftest import NOW, FakeTime, Running
 
 
 def test_clock_starts_at_the_hour_and_moves_only_forward() -> None:
@@ -172,9 +172,7 @@ def test_serve_forever_stops_on_ctrl_c() -> None:
         "server.serve_forever()\n"
         "print('stopped', flush=True)\n"
     )
-    child = subprocess.Popen(
-        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=os.environ.copy()
-    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=os.environ.copy())
     try:
         assert child.stdout is not None
         url = child.stdout.readline().strip()

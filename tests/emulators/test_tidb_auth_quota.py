@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import requests
-from conftest import NOW, FakeTime, Running, digest_header, digest_session
 
 from fleetlake.emulators.tidb_cloud import DEFAULT_PUBLIC_KEY, ApiKey, TiDBCloudEmulator
+from tests.emulators.conftest import NOW, FakeTime, Running, digest_header, digest_session
 
 PROJECTS = "/api/v1beta/projects"
 
@@ -130,9 +130,7 @@ def test_quota_body_names_the_configured_limit(fake_time: FakeTime) -> None:
         statuses = [api.get(server.url + "/dedicated/v1beta1/regions").status_code for _ in range(3)]
         refused = api.get(server.url + "/billing/v1beta1/bills/2025-06")
     assert statuses == [200, 200, 429]
-    assert refused.json()["message"].startswith(
-        "The request exceeded the limit of 2 times per apikey per minute."
-    )
+    assert refused.json()["message"].startswith("The request exceeded the limit of 2 times per apikey per minute.")
     assert refused.headers["X-Ratelimit-Reset"] == "60"
 
 

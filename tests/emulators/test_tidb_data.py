@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import NOW, Running, digest_session
 
 from fleetlake.emulators.tidb_cloud import TABLES, TiDBCloudEmulator
+from tests.emulators.conftest import NOW, Running, digest_session
 
 MONTHS = ["2024-12", "2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06"]
 EXPLORER_QUERY = {
@@ -87,19 +87,15 @@ def full_load(api: requests.Session, urls: dict[str, str]) -> dict[str, list[Any
             api, f"{dedicated}/regions/{region['regionId']}/nodeSpecs", "nodeSpecs"
         )
     for cluster in tables["dedicated_clusters"]:
-        tables["dedicated_imports"] += tokened(
-            api, f"{dedicated}/clusters/{cluster['clusterId']}/imports", "imports"
-        )
-        tables["dedicated_integrations"] += api.get(
-            f"{dedicated}/clusters/{cluster['clusterId']}/integrations"
-        ).json()["items"]
+        tables["dedicated_imports"] += tokened(api, f"{dedicated}/clusters/{cluster['clusterId']}/imports", "imports")
+        tables["dedicated_integrations"] += api.get(f"{dedicated}/clusters/{cluster['clusterId']}/integrations").json()[
+            "items"
+        ]
     serverless = urls["serverless_base_url"]
     tables["serverless_clusters"] = tokened(api, f"{serverless}/clusters", "clusters")
     for cluster in tables["serverless_clusters"]:
         for kind in ("branches", "exports", "imports"):
-            tables[f"serverless_{kind}"] += tokened(
-                api, f"{serverless}/clusters/{cluster['clusterId']}/{kind}", kind
-            )
+            tables[f"serverless_{kind}"] += tokened(api, f"{serverless}/clusters/{cluster['clusterId']}/{kind}", kind)
     iam = urls["iam_base_url"]
     tables["api_keys"] = tokened(api, f"{iam}/apikeys", "apiKeys")
     tables["audit_logs"] = tokened(api, f"{iam}/auditLogs", "auditLogs")
@@ -140,9 +136,7 @@ def test_bills_agree_with_their_details(demo: Running, api: requests.Session) ->
     assert {row["billedDate"] for row in details} == {f"2025-05-{d:02d}" for d in range(1, 32)}
     june = api.get(f"{billing}/billsDetails/2025-06").json()["details"]
     assert max(row["billedDate"] for row in june) == "2025-06-15"
-    explorer = api.post(
-        f"{billing}/billsCostExplorer", json={**EXPLORER_QUERY, "groups": {"timeGranularity": "month"}}
-    )
+    explorer = api.post(f"{billing}/billsCostExplorer", json={**EXPLORER_QUERY, "groups": {"timeGranularity": "month"}})
     may = next(e for e in explorer.json()["elements"] if e["billedDate"] == "2025-05")
     assert int(may["totalCost"].replace(".", "")) == cents
     assert may["breakdown"] == []
@@ -204,9 +198,7 @@ def test_advancing_the_clock_adds_audit_logs_and_backups() -> None:
     before = emulator.expected_counts()
     with emulator.serve() as server, digest_session() as api:
         iam = emulator.base_urls(server.url)["iam_base_url"]
-        backups_url = (
-            f"{server.url}/api/v1beta/projects/1324742256709536827/clusters/1306326926665830696/backups"
-        )
+        backups_url = f"{server.url}/api/v1beta/projects/1324742256709536827/clusters/1306326926665830696/backups"
         assert api.get(f"{iam}/auditLogs", params={"pageSize": 1}).json()["totalSize"] == 400
         assert api.get(backups_url, params={"page_size": 100}).json()["total"] == 13
         modifying = f"{server.url}/dedicated/v1beta1/clusters/1353050100898193893"
@@ -265,9 +257,7 @@ def test_seed_shape_renames_the_fields_the_third_party_file_renamed(demo: Runnin
         urls = emulator.base_urls(server.url)
         details = api.get(f"{urls['billing_base_url']}/billsDetails/2025-06").json()
         trends = api.post(f"{urls['billing_base_url']}/billsCostExplorer", json=EXPLORER_QUERY).json()
-        integrations = api.get(
-            f"{urls['dedicated_base_url']}/clusters/1353050100898193893/integrations"
-        ).json()
+        integrations = api.get(f"{urls['dedicated_base_url']}/clusters/1353050100898193893/integrations").json()
         audit = api.get(f"{urls['iam_base_url']}/auditLogs", params={"pageSize": 1}).json()["auditLogs"][0]
     assert list(details) == ["billsDetails"]
     assert len(details["billsDetails"]) == 765

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 import requests
-from conftest import Running
+
+from tests.emulators.conftest import Running
 
 DEDICATED_IDS = [
     "1306326926665830696",
@@ -177,31 +178,23 @@ def test_backups_of_a_starter_cluster_are_400(demo: Running, api: requests.Sessi
 
 def test_filters(demo: Running, api: requests.Session) -> None:
     dedicated = demo.urls["dedicated_base_url"] + "/clusters"
-    by_region = api.get(
-        dedicated, params=[("regionIds", "aws-eu-central-1"), ("regionIds", "aws-us-west-2")]
-    ).json()
+    by_region = api.get(dedicated, params=[("regionIds", "aws-eu-central-1"), ("regionIds", "aws-us-west-2")]).json()
     assert [c["displayName"] for c in by_region["clusters"]] == [
         "prod-events-1",
         "dev-inventory-3",
         "analytics-catalog-5",
     ]
-    by_project = api.get(
-        dedicated, params={"projectId": "1356459594630751775", "clusterStates": "ACTIVE"}
-    ).json()
+    by_project = api.get(dedicated, params={"projectId": "1356459594630751775", "clusterStates": "ACTIVE"}).json()
     assert by_project["totalSize"] == 3
     bad_state = api.get(dedicated, params={"clusterStates": "SLEEPING"})
     assert bad_state.status_code == 400
     assert bad_state.json()["code"] == 3
     serverless = demo.urls["serverless_base_url"] + "/clusters"
-    filtered = api.get(
-        serverless, params={"filter": 'region.name="regions/aws-eu-central-1" AND state=ACTIVE'}
-    ).json()
+    filtered = api.get(serverless, params={"filter": 'region.name="regions/aws-eu-central-1" AND state=ACTIVE'}).json()
     assert [c["displayName"] for c in filtered["clusters"]] == ["dev-shipping-3"]
     assert api.get(serverless, params={"filter": "color=blue"}).status_code == 400
     audit = demo.urls["iam_base_url"] + "/auditLogs"
-    window = api.get(
-        audit, params={"startTime": "2025-06-14T00:00:00Z", "endTime": "2025-06-15T12:00:00Z"}
-    ).json()
+    window = api.get(audit, params={"startTime": "2025-06-14T00:00:00Z", "endTime": "2025-06-15T12:00:00Z"}).json()
     times = [entry["endTime"] for entry in window["auditLogs"]]
     assert window["totalSize"] == 21
     assert times[0] == "2025-06-14T00:00:00Z"

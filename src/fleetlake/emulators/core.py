@@ -67,9 +67,7 @@ class Clock:
         if now is None:
             now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         if now.tzinfo is None or now.utcoffset() is None:
-            raise ValueError(
-                "Clock needs a timezone-aware datetime, for example datetime(2025, 1, 1, tzinfo=UTC)"
-            )
+            raise ValueError("Clock needs a timezone-aware datetime, for example datetime(2025, 1, 1, tzinfo=UTC)")
         self._initial = now.astimezone(UTC)
         self._now = self._initial
         self._lock = threading.Lock()
@@ -186,9 +184,7 @@ class RequestLog:
     ) -> int:
         """How many records match every given filter."""
         return len(
-            self.filter(
-                method=method, server=server, path=path, status=status, key_id=key_id, authorized=authorized
-            )
+            self.filter(method=method, server=server, path=path, status=status, key_id=key_id, authorized=authorized)
         )
 
     def summary(self) -> dict[str, Any]:

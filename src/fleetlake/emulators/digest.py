@@ -155,17 +155,13 @@ class DigestAuthenticator:
     a known key counts against its quota even when rejected; a bare challenge does not.
     """
 
-    def __init__(
-        self, verifier: DigestVerifier, rejection_body: Callable[[DigestOutcome], dict[str, object]]
-    ):
+    def __init__(self, verifier: DigestVerifier, rejection_body: Callable[[DigestOutcome], dict[str, object]]):
         self.verifier = verifier
         self.rejection_body = rejection_body
 
     def _reject(self, outcome: DigestOutcome) -> Response:
         challenge = self.verifier.challenge(stale=outcome is DigestOutcome.STALE)
-        return json_response(
-            self.rejection_body(outcome), status=401, headers={"WWW-Authenticate": challenge}
-        )
+        return json_response(self.rejection_body(outcome), status=401, headers={"WWW-Authenticate": challenge})
 
     def authenticate(self, scope: Scope) -> AuthDecision:
         """Verify the request's Digest header; a rejection carries a fresh challenge."""

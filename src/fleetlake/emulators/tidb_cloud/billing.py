@@ -66,9 +66,7 @@ def parse_month(text: str, now: int) -> tuple[int, int]:
     window = f"{_label(months[0])} to {_label(months[-1])}"
     match = _MONTH.match(text)
     if not match or not 1 <= int(match.group(2)) <= 12:
-        raise RouteError(
-            400, f"invalid billedMonth {text!r}: use the YYYY-MM format, for example {_label(months[-1])}"
-        )
+        raise RouteError(400, f"invalid billedMonth {text!r}: use the YYYY-MM format, for example {_label(months[-1])}")
     month = (int(match.group(1)), int(match.group(2)) - 1)
     if month > months[-1]:
         raise RouteError(400, f"billedMonth {text} is in the future: bills are available from {window}")
@@ -146,16 +144,13 @@ def bill(ctx: Context, month: tuple[int, int]) -> dict[str, Any]:
         "summaryByProject": {
             "otherCharges": [{"chargeName": "Support Plan", **_amounts(SUPPORT_PLAN_CENTS)}],
             "projects": [
-                {**_amounts(cents), "projectName": data.project(p).name}
-                for p, cents in sorted(by_project.items())
+                {**_amounts(cents), "projectName": data.project(p).name} for p, cents in sorted(by_project.items())
             ],
         },
         "summaryByService": [
             {
                 **_amounts(sum(lines.values())),
-                "serviceCosts": [
-                    {**_amounts(cents), "serviceName": name} for name, cents in sorted(lines.items())
-                ],
+                "serviceCosts": [{**_amounts(cents), "serviceName": name} for name, cents in sorted(lines.items())],
                 "serviceName": product,
             }
             for product, lines in sorted(by_service.items())
@@ -240,9 +235,7 @@ def cost_explorer(ctx: Context, body: bytes) -> dict[str, Any]:
     if not isinstance(time_range, dict):
         raise RouteError(400, "invalid filter.timeRange: must be an object with startDate and endDate")
     start = (
-        _date(time_range["startDate"], "startDate")
-        if "startDate" in time_range
-        else month_days(months[-1], now).start
+        _date(time_range["startDate"], "startDate") if "startDate" in time_range else month_days(months[-1], now).start
     )
     end = _date(time_range["endDate"], "endDate") if "endDate" in time_range else today
     if start > end:

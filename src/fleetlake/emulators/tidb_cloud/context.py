@@ -52,8 +52,7 @@ class Context:
         if key is None or not BILLING_ROLES.intersection(key.roles):
             raise RouteError(
                 403,
-                "the API key needs the Organization Owner, Billing Admin or Billing Viewer role "
-                "to read billing",
+                "the API key needs the Organization Owner, Billing Admin or Billing Viewer role to read billing",
             )
 
 

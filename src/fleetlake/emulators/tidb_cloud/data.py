@@ -537,9 +537,7 @@ class TiDBData:
                     source_type="GCS" if gcs else "S3",
                     uri=f"{prefix}://{bucket}/{database}/{file_type.lower()}/",
                     role_arn="" if gcs or by_key else f"arn:aws:iam::{account}:role/tidb-cloud-import",
-                    access_key_id="AKIA" + "".join(r.choice(UPPER_ALNUM) for _ in range(16))
-                    if by_key
-                    else "",
+                    access_key_id="AKIA" + "".join(r.choice(UPPER_ALNUM) for _ in range(16)) if by_key else "",
                     size=r.randint(1 << 20, 200 << 30),
                     tables=tables,
                     error=(
@@ -600,9 +598,7 @@ class TiDBData:
         project_roles: tuple[tuple[str, int], ...] = ()
         if org_role == "org:member":
             kinds = ("project:owner", "project:dev", "project:dev", "project:readonly")
-            chosen = sorted(
-                r.sample(range(self.scale.projects), min(self.scale.projects, r.choice((1, 1, 2))))
-            )
+            chosen = sorted(r.sample(range(self.scale.projects), min(self.scale.projects, r.choice((1, 1, 2)))))
             project_roles = tuple((r.choice(kinds), p) for p in chosen)
         instance_roles: tuple[tuple[str, int], ...] = ()
         if self.serverless_clusters and r.random() < 0.25:

@@ -284,9 +284,7 @@ def routes(ctx: Context) -> list[Route]:
         states = set(_multi(call, "clusterStates"))
         unknown = states - CLUSTER_STATES
         if unknown:
-            raise RouteError(
-                400, f"invalid clusterStates {sorted(unknown)}: expected values like ACTIVE or PAUSED"
-            )
+            raise RouteError(400, f"invalid clusterStates {sorted(unknown)}: expected values like ACTIVE or PAUSED")
         ids, regions = set(_multi(call, "clusterIds")), set(_multi(call, "regionIds"))
         now = ctx.now()
         matches = [
@@ -344,9 +342,7 @@ def routes(ctx: Context) -> list[Route]:
     def imports(call: Call) -> dict[str, Any]:
         g = _dedicated_cluster(ctx, call)
         items = by_create_time(call.query.get("orderBy", ""), data.imports(g))
-        page = token_page(
-            call.query, ctx.tokens, token_scope(f"dedicated/{g}/imports", call.query), len(items)
-        )
+        page = token_page(call.query, ctx.tokens, token_scope(f"dedicated/{g}/imports", call.query), len(items))
         return {
             "imports": [import_json(ctx, items[i]) for i in page.slice.indices()],
             "totalSize": len(items),

@@ -83,9 +83,7 @@ def _over_quota(decision: QuotaDecision) -> Response:
 
 
 def _not_found(path: str, status: int, message: str) -> Response:
-    server = next(
-        (name for prefix, name in SERVERS if path.startswith(prefix + "/") or path == prefix), "v1beta"
-    )
+    server = next((name for prefix, name in SERVERS if path.startswith(prefix + "/") or path == prefix), "v1beta")
     text = f"no such endpoint: {path}" if status == 404 else f"{message}: {path}"
     return json_response(ENVELOPES[server](status, text), status=status)
 
@@ -233,8 +231,6 @@ class TiDBCloudEmulator:
             "audit_logs": data.audit_count(now),
             "members": data.scale.members,
             "bills": len(months),
-            "bill_details": sum(
-                billing.detail_count(self.context, billing.month_days(m, now)) for m in months
-            ),
+            "bill_details": sum(billing.detail_count(self.context, billing.month_days(m, now)) for m in months),
             "cost_explorer": explorer[cost_explorer_granularity],
         }

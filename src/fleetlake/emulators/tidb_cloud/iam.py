@@ -54,9 +54,7 @@ def api_keys(ctx: Context) -> list[dict[str, Any]]:
         out.append(
             {
                 "accessKey": "".join(r.choice(UPPER_ALNUM) for _ in range(8)),
-                "displayName": name
-                if k < len(EXTRA_KEY_NAMES)
-                else f"{name}-{k // len(EXTRA_KEY_NAMES) + 1}",
+                "displayName": name if k < len(EXTRA_KEY_NAMES) else f"{name}-{k // len(EXTRA_KEY_NAMES) + 1}",
                 "name": f"orgs/{org}/apiKeys/{len(out) + 1}",
                 "role": r.choice(EXTRA_KEY_ROLES),
                 "secretKey": mask("".join(r.choice(LOWER_ALNUM) for _ in range(4))),
@@ -85,9 +83,7 @@ def _details(ctx: Context, event: str, cluster: int | None, r: Any) -> str:
             separators=(",", ":"),
         )
     if event == "UpdateIPAccessList":
-        return json.dumps(
-            {"ip_list": f"{r.randint(20, 200)}.{r.randint(0, 255)}.0.0/16"}, separators=(",", ":")
-        )
+        return json.dumps({"ip_list": f"{r.randint(20, 200)}.{r.randint(0, 255)}.0.0/16"}, separators=(",", ":"))
     if event in ("InviteUser", "UpdateUserRole"):
         invited = data.member(r.randrange(data.scale.members))
         return json.dumps({"email": invited.email, "role": invited.org_role}, separators=(",", ":"))
@@ -148,9 +144,7 @@ def member_json(ctx: Context, m: Member) -> dict[str, Any]:
         {
             "lastName": m.last_name,
             "orgRole": {"rbacRole": m.org_role, "scopeId": data.org_id},
-            "projectRoles": [
-                {"rbacRole": role, "scopeId": data.project(p).id} for role, p in m.project_roles
-            ],
+            "projectRoles": [{"rbacRole": role, "scopeId": data.project(p).id} for role, p in m.project_roles],
             "status": "Active" if m.active else "Pending",
             "userId": m.user_id,
         }
@@ -165,9 +159,7 @@ def _time(call: Call, name: str, *, end: bool) -> int | None:
     try:
         value = datetime.fromisoformat(raw.replace(" ", "+"))
     except ValueError:
-        raise RouteError(
-            400, f"invalid {name} {raw!r}: use ISO 8601, for example 2025-01-31T00:00:00Z"
-        ) from None
+        raise RouteError(400, f"invalid {name} {raw!r}: use ISO 8601, for example 2025-01-31T00:00:00Z") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     seconds = value.timestamp()
@@ -194,9 +186,7 @@ def routes(ctx: Context) -> list[Route]:
 
     def list_keys(call: Call) -> dict[str, Any]:
         items = api_keys(ctx)
-        page = token_page(
-            call.query, ctx.tokens, token_scope("iam/apikeys", call.query), len(items), default_size=100
-        )
+        page = token_page(call.query, ctx.tokens, token_scope("iam/apikeys", call.query), len(items), default_size=100)
         return {"apiKeys": [items[i] for i in page.slice.indices()], "nextPageToken": page.next_token}
 
     def audit_logs(call: Call) -> dict[str, Any]:
@@ -223,9 +213,7 @@ def routes(ctx: Context) -> list[Route]:
         project_id, instance_id = call.query.get("projectId"), call.query.get("instanceId")
 
         def keep(m: Member) -> bool:
-            held = (
-                {m.org_role} | {role for role, _ in m.project_roles} | {role for role, _ in m.instance_roles}
-            )
+            held = {m.org_role} | {role for role, _ in m.project_roles} | {role for role, _ in m.instance_roles}
             return (
                 (not email or m.email == email)
                 and (not roles or bool(roles & held))
@@ -241,9 +229,7 @@ def routes(ctx: Context) -> list[Route]:
                 raise RouteError(400, f"invalid orderBy {order!r}: use one of {', '.join(MEMBER_ORDERS)}")
             by, descending = MEMBER_ORDERS[order]
             people.sort(key=by, reverse=descending)
-        page = token_page(
-            call.query, ctx.tokens, token_scope("iam/members", call.query), len(people), default_size=100
-        )
+        page = token_page(call.query, ctx.tokens, token_scope("iam/members", call.query), len(people), default_size=100)
         return {
             "nextPageToken": page.next_token,
             "totalSize": len(people),

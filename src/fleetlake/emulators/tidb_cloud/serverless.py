@@ -143,9 +143,7 @@ def exports(ctx: Context, g: int) -> list[dict[str, Any]]:
     """The export tasks of a cluster, oldest first."""
     c = ctx.data.cluster(g)
     seed = ctx.data.seed
-    made = sorted(
-        (rng(seed, "export", g, k).randint(c.created + DAY, ctx.data.t0 - HOUR), k) for k in range(c.exports)
-    )
+    made = sorted((rng(seed, "export", g, k).randint(c.created + DAY, ctx.data.t0 - HOUR), k) for k in range(c.exports))
     out = []
     for created, k in made:
         r = rng(seed, "export-facts", g, k)
@@ -157,9 +155,7 @@ def exports(ctx: Context, g: int) -> list[dict[str, Any]]:
             "compression": "NONE" if file_type == "PARQUET" else "GZIP",
         }
         if r.random() < 0.4:
-            options["filter"] = {
-                "table": {"patterns": [f"app.{r.choice(('orders', 'users', 'events'))}"], "where": ""}
-            }
+            options["filter"] = {"table": {"patterns": [f"app.{r.choice(('orders', 'users', 'events'))}"], "where": ""}}
         if file_type == "CSV":
             options["csvFormat"] = {
                 "separator": ",",
@@ -304,17 +300,13 @@ def routes(ctx: Context) -> list[Route]:
             "totalSize": len(matches),
         }
 
-    def children(
-        kind: str, build: Callable[[Context, int], Sequence[Any]], ordered: bool
-    ) -> Callable[[Call], Any]:
+    def children(kind: str, build: Callable[[Context, int], Sequence[Any]], ordered: bool) -> Callable[[Call], Any]:
         def handler(call: Call) -> dict[str, Any]:
             g = _serverless_cluster(ctx, call)
             items = build(ctx, g)
             if ordered:
                 items = by_create_time(call.query.get("orderBy", ""), items)
-            page = token_page(
-                call.query, ctx.tokens, token_scope(f"serverless/{g}/{kind}", call.query), len(items)
-            )
+            page = token_page(call.query, ctx.tokens, token_scope(f"serverless/{g}/{kind}", call.query), len(items))
             return {
                 kind: [items[i] for i in page.slice.indices()],
                 "nextPageToken": page.next_token,

@@ -34,9 +34,7 @@ def _spec(key: str) -> catalog.NodeSpec:
     return next(s for s in catalog.NODE_SPECS if s.key == key)
 
 
-def _nodes(
-    cluster: Cluster, component: str, size: str, count: int, storage: int | None
-) -> list[dict[str, Any]]:
+def _nodes(cluster: Cluster, component: str, size: str, count: int, storage: int | None) -> list[dict[str, Any]]:
     spec = _spec(size) if cluster.dedicated else None
     zones = cluster.region.zones
     out = []
@@ -175,9 +173,7 @@ def restore_json(restore: Restore) -> dict[str, Any]:
             "name": f"{restore.source.name}-restored-{restore.number + 1}",
             "status": "UNAVAILABLE" if restore.failed else "AVAILABLE",
         },
-        "error_message": "Restore failed: not enough TiKV storage for the backup data."
-        if restore.failed
-        else "",
+        "error_message": "Restore failed: not enough TiKV storage for the backup data." if restore.failed else "",
     }
 
 
@@ -240,8 +236,7 @@ def provider_regions() -> list[dict[str, Any]]:
                 "cloud_provider": region.provider.upper(),
                 "region": region.code,
                 "tidb": [
-                    {"node_size": s.key, "node_quantity_range": {"min": 1, "step": 1}}
-                    for s in catalog.specs_of("TIDB")
+                    {"node_size": s.key, "node_quantity_range": {"min": 1, "step": 1}} for s in catalog.specs_of("TIDB")
                 ],
                 "tikv": [
                     {
