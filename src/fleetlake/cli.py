@@ -230,14 +230,31 @@ def check(api: ApiSpec) -> None:
 @click.option("--rate-limit", default=100, show_default=True, help="Requests per window per key; 0 disables the limit.")
 @click.option("--rate-window", default=60.0, show_default=True, help="Quota window in seconds.")
 @click.option("--now", default=None, help="The emulator's clock at start (ISO-8601); default: now.")
+@click.option(
+    "--option",
+    "-o",
+    "options",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="An emulator-specific option, e.g. page_token_mode=none (skysql), next_link_style=vendor (secoda).",
+)
 def emulate(
-    api: ApiSpec, port: int, scale: str, seed: int, rate_limit: int, rate_window: float, now: str | None
+    api: ApiSpec,
+    port: int,
+    scale: str,
+    seed: int,
+    rate_limit: int,
+    rate_window: float,
+    now: str | None,
+    options: Sequence[str],
 ) -> None:
     """Run the API's emulator on 127.0.0.1 for your own tests, until Ctrl-C.
 
     \b
     Example:
       fleetlake emulate tidb --port 8700 --scale large --rate-limit 100 --rate-window 1
+      fleetlake emulate skysql -o page_token_mode=none -o seed_only_endpoints=serve
+      fleetlake emulate secoda -o next_link_style=vendor -o catalog_cap=1000
     """
     start = None
     if now:
@@ -246,13 +263,13 @@ def emulate(
         except ValueError:
             raise ConfigurationError(f"--now {now!r} is not an ISO-8601 time; use e.g. 2026-11-01T00:00:00Z.") from None
         start = start if start.tzinfo else start.replace(tzinfo=UTC)
-    emulator = api.load("emulator")(
-        seed=seed,
-        scale=scale,
-        now=start,
-        rate_limit=rate_limit or None,
-        rate_window_seconds=rate_window,
-    )
+    extra = dict(_emulator_option(text) for text in options)
+    try:
+        emulator = api.load("emulator")(
+            seed=seed, scale=scale, now=start, rate_limit=rate_limit or None, rate_window_seconds=rate_window, **extra
+        )
+    except (TypeError, ValueError) as error:
+        raise ConfigurationError(f"The {api.title} emulator refused its options: {error}.") from None
     server = emulator.server(port=port)
     click.echo(f"{api.title} emulator on {server.url} (Ctrl-C to stop)")
     click.echo(f"settings for [sources.{api.section}] (the emulator's own demo key, not a real one):")
@@ -260,6 +277,20 @@ def emulate(
         click.echo(f"  {setting} = {value!r}")
     click.echo(f"advance its clock: curl -X POST '{server.url}/_emulator/advance?seconds=86400'")
     server.serve_forever()
+
+
+def _emulator_option(text: str) -> tuple[str, Any]:
+    name, sep, raw = text.partition("=")
+    if not sep or not name:
+        raise ConfigurationError(f"--option {text!r} is not NAME=VALUE; for example -o page_token_mode=none.")
+    value: Any = raw
+    for convert in (int, float):
+        try:
+            value = convert(raw)
+            break
+        except ValueError:
+            continue
+    return name.strip(), value
 
 
 @cli.command()
