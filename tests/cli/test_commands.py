@@ -98,3 +98,14 @@ def test_missing_destination_credentials_name_the_destination(tmp_path, clean_en
     )
     assert "DESTINATION__POSTGRES__CREDENTIALS" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_emulator_options_must_be_name_value_pairs_the_emulator_knows(tmp_path, clean_env):
+    malformed = _fleetlake("emulate", "skysql", "--port", "0", "-o", "page_token_mode", env=clean_env, cwd=tmp_path)
+    assert malformed.returncode == 2
+    assert "--option 'page_token_mode' is not NAME=VALUE" in malformed.stderr
+    unknown = _fleetlake("emulate", "secoda", "--port", "0", "-o", "colour=blue", env=clean_env, cwd=tmp_path)
+    assert unknown.returncode == 2
+    assert "The Secoda emulator refused its options:" in unknown.stderr
+    assert "'colour'" in unknown.stderr
+    assert "Traceback" not in malformed.stderr + unknown.stderr
