@@ -13,6 +13,7 @@ The digest arithmetic is requests' own `HTTPDigestAuth`; this class only makes i
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from dlt.common.configuration import configspec
@@ -22,6 +23,42 @@ from requests import PreparedRequest
 from requests.auth import HTTPDigestAuth
 
 _IMPL = "_digest_impl"
+
+
+def _shared_field(name: str, default: Any) -> Any:
+    """A property reading and writing `name` in the instance's shared dict."""
+    return property(
+        lambda self: self.shared.get(name, default),
+        lambda self, value: self.shared.__setitem__(name, value),
+    )
+
+
+class _DigestState(threading.local):
+    """requests' per-thread digest state, except the server's challenge, which all threads share.
+
+    requests keeps the nonce per thread, so every thread (dlt's workers, page prefetchers) paid its own
+    401 handshake; sharing the challenge makes it one handshake for the run. The per-request fields
+    (`pos`, `num_401_calls`) stay per thread.
+    """
+
+    def __init__(self, shared: dict[str, Any]) -> None:
+        self.shared = shared
+
+    chal = _shared_field("chal", {})
+    last_nonce = _shared_field("last_nonce", "")
+    nonce_count = _shared_field("nonce_count", 0)
+
+
+class _SharedNonceDigestAuth(HTTPDigestAuth):
+    def __init__(self, username: str, password: str) -> None:
+        super().__init__(username, password)
+        self._thread_local = _DigestState({})
+
+    def init_per_thread_state(self) -> None:
+        if not hasattr(self._thread_local, "init"):
+            self._thread_local.init = True
+            self._thread_local.pos = None
+            self._thread_local.num_401_calls = None
 
 
 @configspec
@@ -35,7 +72,7 @@ class DigestAuth(AuthConfigBase):
     def _impl(self) -> HTTPDigestAuth:
         impl: HTTPDigestAuth | None = self.__dict__.get(_IMPL)
         if impl is None:
-            impl = HTTPDigestAuth(self.public_key, self.private_key)
+            impl = _SharedNonceDigestAuth(self.public_key, self.private_key)
             self.__dict__[_IMPL] = impl
         return impl
 

