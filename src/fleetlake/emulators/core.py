@@ -12,6 +12,7 @@ callables.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
@@ -275,6 +276,19 @@ class GatewayMiddleware:
             await response(scope, receive, send_with_headers)
         else:
             await self.app(scope, receive, send_with_headers)
+
+
+class LatencyMiddleware:
+    """Answers every vendor request `seconds` later, like a server far away (awaited: others proceed)."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not _is_admin(scope):
+            await asyncio.sleep(self.seconds)
+        await self.app(scope, receive, send)
 
 
 class RequestLogMiddleware:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 import dlt
+import pandas as pd  # noqa: F401
 from dlt.common import jsonpath
 from dlt.extract.resource import DltResource
 from dlt.sources.helpers.rest_client.client import RESTClient
@@ -24,6 +26,10 @@ from fleetlake.http.prefetch import prefetched
 from fleetlake.http.responses import parse_json_once, raise_for_api_status
 
 logger = logging.getLogger("fleetlake.sources")
+
+# pandas is imported above, before any extraction: pyarrow imports it lazily, and when that happens in
+# one of dlt's worker threads while another checks `sys.modules["pandas"]`, dlt sees a half-imported
+# module ("partially initialized module 'pandas'") and the run fails
 
 # credentials that some answers carry and that must never reach a table
 CREDENTIAL_FIELDS = frozenset(
@@ -169,6 +175,12 @@ class ApiClient:
     by_server: dict[str, RESTClient]
     paginator: Callable[[Endpoint], BasePaginator]
     page_params: Callable[[Endpoint], dict[str, Any]]
+    concurrency: int = 8
+    executor: ThreadPoolExecutor = field(init=False)
+
+    def __post_init__(self) -> None:
+        # bounded concurrency for children: one pool per API client, shared by all its child lists
+        self.executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"fleetlake-{self.api}")
 
     def pages(
         self,
@@ -235,7 +247,8 @@ def list_resource(client: ApiClient, endpoint: Endpoint) -> DltResource:
         for page in client.pages(endpoint, endpoint.path, prefetch=True):
             yield shape_records(endpoint, page)
 
-    resource = dlt.resource(fetch, name=endpoint.name, **_hints(endpoint))
+    # parallelized: dlt steps independent lists in its worker pool, so their requests overlap
+    resource = dlt.resource(fetch, name=endpoint.name, parallelized=True, **_hints(endpoint))
     if endpoint.incremental:
         resource.apply_hints(incremental=_incremental(endpoint))
     return resource
@@ -244,16 +257,18 @@ def list_resource(client: ApiClient, endpoint: Endpoint) -> DltResource:
 def child_resource(client: ApiClient, endpoint: Endpoint, parent: DltResource) -> DltResource:
     """A list per parent record, fetched in parallel; a parent gone by the time of the fetch is skipped."""
 
+    def children(record: dict[str, Any]) -> list[dict[str, Any]]:
+        values = {ph: record[name] for ph, name in endpoint.parent_fields.items()}
+        path = endpoint.path.format(**values)
+        # parent values with no placeholder in the path go in the query (?service_id=...)
+        params = {ph: value for ph, value in values.items() if "{" + ph + "}" not in endpoint.path}
+        return [row for page in client.pages(endpoint, path, params, missing_ok=True) for row in page]
+
     def fetch(parents: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-        for record in parents:
-            if not parent_has_children(endpoint, record):
-                continue
-            path = endpoint.path.format(**{ph: record[name] for ph, name in endpoint.parent_fields.items()})
-            params = {
-                ph: record[name] for ph, name in endpoint.parent_fields.items() if "{" + ph + "}" not in endpoint.path
-            }
-            for page in client.pages(endpoint, path, params, missing_ok=True):
-                yield shape_records(endpoint, page, parent=record)
+        # the parents of one page are fetched at once, bounded by the client's pool
+        wanted = [record for record in parents if parent_has_children(endpoint, record)]
+        for record, rows in zip(wanted, client.executor.map(children, wanted), strict=True):
+            yield shape_records(endpoint, rows, parent=record)
 
     resource = dlt.transformer(fetch, data_from=parent, name=endpoint.name, parallelized=True, **_hints(endpoint))
     if endpoint.incremental:

@@ -12,7 +12,15 @@ from starlette.middleware import Middleware
 from starlette.responses import Response
 from starlette.routing import Mount
 
-from fleetlake.emulators.core import AppSpec, Clock, QuotaPolicy, RequestLog, build_app, json_response
+from fleetlake.emulators.core import (
+    AppSpec,
+    Clock,
+    LatencyMiddleware,
+    QuotaPolicy,
+    RequestLog,
+    build_app,
+    json_response,
+)
 from fleetlake.emulators.digest import DigestAuthenticator, DigestVerifier
 from fleetlake.emulators.quota import QuotaDecision, QuotaLimiter
 from fleetlake.emulators.server import EmulatorServer
@@ -114,6 +122,7 @@ class TiDBCloudEmulator:
         shape: str = "vendor",
         time_source: Callable[[], float] = time.monotonic,
         hooks: Sequence[Middleware] = (),
+        latency_seconds: float = 0.0,
     ) -> None:
         if isinstance(scale, str):
             if scale not in SCALES:
@@ -155,7 +164,8 @@ class TiDBCloudEmulator:
                 not_found=_not_found,
                 authenticator=DigestAuthenticator(self.verifier, unauthorized_body),
                 quota=QuotaPolicy(self.quota, _rate_headers, _over_quota),
-                hooks=list(hooks),
+                # latency first: a slow network delays even requests the gateway rejects
+                hooks=[*([Middleware(LatencyMiddleware, seconds=latency_seconds)] if latency_seconds else []), *hooks],
             )
         )
 

@@ -116,7 +116,7 @@ def _iso(value: datetime) -> str:
 def _audit_logs_resource(clients: ApiClient, since: datetime | None) -> DltResource:
     endpoint = Endpoint("audit_logs", "iam_base_url", "auditLogs", ("auditLogs",), "token", ("id",), "audit log")
 
-    @dlt.resource(name="audit_logs", primary_key="id", write_disposition="merge")
+    @dlt.resource(name="audit_logs", primary_key="id", write_disposition="merge", parallelized=True)
     def audit_logs(
         event_time: dlt.sources.incremental[datetime] = dlt.sources.incremental(  # noqa: B008
             "endTime", initial_value=since
@@ -154,7 +154,7 @@ def _billing_resources(clients: ApiClient, months: list[str]) -> list[DltResourc
             record["billedMonth"] = month
             yield record
 
-    @dlt.resource(name="bills", primary_key="billedMonth", write_disposition="merge")
+    @dlt.resource(name="bills", primary_key="billedMonth", write_disposition="merge", parallelized=True)
     def bills() -> Iterator[dict[str, Any]]:
         yield from load_closed_months_once("bills", months, bill)
 
@@ -162,11 +162,14 @@ def _billing_resources(clients: ApiClient, months: list[str]) -> list[DltResourc
         name="bill_details",
         primary_key=["billedDate", "projectName", "clusterName", "servicePathName"],
         write_disposition="merge",
+        parallelized=True,
     )
     def bill_details() -> Iterator[dict[str, Any]]:
         yield from load_closed_months_once("bill_details", months, details)
 
-    @dlt.resource(name="cost_explorer", primary_key=["billedDate", "detailKey"], write_disposition="merge")
+    @dlt.resource(
+        name="cost_explorer", primary_key=["billedDate", "detailKey"], write_disposition="merge", parallelized=True
+    )
     def cost_explorer() -> Iterator[dict[str, Any]]:
         # the last day of the last month; the API answers up to its today
         end = date.fromisoformat(f"{month_shift(months[-1], 1)}-01") - timedelta(days=1)
