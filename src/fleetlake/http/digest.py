@@ -19,7 +19,7 @@ from typing import Any
 from dlt.common.configuration import configspec
 from dlt.common.typing import TSecretStrValue
 from dlt.sources.helpers.rest_client.auth import AuthConfigBase
-from requests import PreparedRequest
+from requests import PreparedRequest, Response
 from requests.auth import HTTPDigestAuth
 
 _IMPL = "_digest_impl"
@@ -50,9 +50,29 @@ class _DigestState(threading.local):
 
 
 class _SharedNonceDigestAuth(HTTPDigestAuth):
+    # how long other threads wait for the first handshake before trying their own
+    FIRST_HANDSHAKE_WAIT = 10.0
+
     def __init__(self, username: str, password: str) -> None:
         super().__init__(username, password)
         self._thread_local = _DigestState({})
+        self._first = threading.Lock()
+        self._challenged = threading.Event()
+
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+        # threads starting together would each meet the 401 challenge: one goes, the others wait for it
+        if not self._challenged.is_set() and not self._first.acquire(blocking=False):
+            self._challenged.wait(self.FIRST_HANDSHAKE_WAIT)
+        prepared: PreparedRequest = super().__call__(request)  # type: ignore[no-untyped-call]
+        return prepared
+
+    def handle_401(self, r: Response, **kwargs: Any) -> Response:
+        try:
+            answered: Response = super().handle_401(r, **kwargs)  # type: ignore[no-untyped-call]
+            return answered
+        finally:
+            if self._thread_local.last_nonce or self._thread_local.chal:
+                self._challenged.set()
 
     def init_per_thread_state(self) -> None:
         if not hasattr(self._thread_local, "init"):

@@ -116,7 +116,7 @@ def _iso(value: datetime) -> str:
 def _audit_logs_resource(clients: ApiClient, since: datetime | None) -> DltResource:
     endpoint = Endpoint("audit_logs", "iam_base_url", "auditLogs", ("auditLogs",), "token", ("id",), "audit log")
 
-    @dlt.resource(name="audit_logs", primary_key="id", write_disposition="merge", parallelized=True)
+    @dlt.resource(name="audit_logs", primary_key="id", write_disposition="append", parallelized=True)
     def audit_logs(
         event_time: dlt.sources.incremental[datetime] = dlt.sources.incremental(  # noqa: B008
             "endTime", initial_value=since

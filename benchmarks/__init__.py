@@ -1,0 +1,1 @@
+"""Speed and memory benchmarks, printed as ratios measured side by side in one run (never run by pytest)."""
