@@ -44,10 +44,14 @@ def test_full_load_has_every_table_and_never_asks_for_credentials(skysql, tmp_pa
     # the seed-only endpoints are not offered: one warning each, no table, the run goes on
     assert "databases" not in report.row_counts
     assert "users" not in report.row_counts
-    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and r.name.startswith("fleetlake")]
+    # lists are fetched concurrently: the two warnings come in either order
+    warnings = sorted(
+        r.getMessage() for r in caplog.records if r.levelname == "WARNING" and r.name.startswith("fleetlake")
+    )
     assert len(warnings) == 2
-    assert "SkySQL databases (GET" in warnings[0]
+    assert warnings[0].startswith("SkySQL databases (GET")
     assert "answered 404 (no such endpoint: /provisioning/v1/databases); skipped" in warnings[0]
+    assert warnings[1].startswith("SkySQL users (GET")
     assert not [r for r in emulator.requests.records() if "credentials" in r.path]
     # 7 provisioning lists, 2 organization, 2 skybackup, 8 schedules (one per service), 1 account, 12 bills,
     # 2 ledgers, and the two 404s
