@@ -8,6 +8,8 @@ transient ones (a quota that stays exhausted, a server that keeps failing) may s
 
 from __future__ import annotations
 
+import requests
+
 
 class FleetlakeError(Exception):
     """Base class: `str(error)` is a complete, user-facing paragraph."""
@@ -39,6 +41,15 @@ class ApiError(FleetlakeError):
     """The API answered an error that retrying will not fix (400, 404 on a list, ...)."""
 
     exit_code = 4
+
+
+class ServerError(ApiError, requests.HTTPError):
+    """A 5xx answer: an `HTTPError` carrying the response, so dlt's retry sees the status and retries."""
+
+    def __init__(self, message: str, response: requests.Response) -> None:
+        ApiError.__init__(self, message)
+        self.response = response
+        self.request = response.request
 
 
 class QuotaExhaustedError(FleetlakeError):

@@ -11,18 +11,19 @@ T = TypeVar("T")
 _DONE = object()
 
 
-def prefetched(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
-    """Iterate `pages` in a background thread, at most `depth` pages ahead of the consumer.
+def prefetched(*streams: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Iterate `streams` in background threads, one each, at most `depth` items ahead per stream.
 
     Token-paged lists cannot be fetched in parallel (each page names the next), but fetching page n+1
-    while dlt writes page n hides most of one behind the other. Errors are re-raised in the consumer;
-    a consumer that stops early (an incremental cursor reached) stops the fetching too. Written by hand
-    because the standard library has no bounded, cancellable generator prefetch.
+    while dlt writes page n hides most of one behind the other, and independent streams (a list split
+    by time windows) overlap each other's waits. Items come in arrival order. Errors are re-raised in
+    the consumer; a consumer that stops early (an incremental cursor reached) stops the fetching too.
+    Written by hand because the standard library has no bounded, cancellable generator prefetch.
     """
-    buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
+    buffer: queue.Queue[object] = queue.Queue(maxsize=depth * max(1, len(streams)))
     stop = threading.Event()
 
-    def produce() -> None:
+    def produce(pages: Iterator[T]) -> None:
         try:
             for page in pages:
                 while not stop.is_set():
@@ -41,21 +42,25 @@ def prefetched(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
             if close is not None:
                 close()
 
-    worker = threading.Thread(target=produce, name="fleetlake-prefetch", daemon=True)
-    worker.start()
+    workers = [threading.Thread(target=produce, args=(s,), name="fleetlake-prefetch", daemon=True) for s in streams]
+    for worker in workers:
+        worker.start()
     try:
-        while True:
+        running = len(workers)
+        while running:
             item = buffer.get()
             if item is _DONE:
-                return
+                running -= 1
+                continue
             if isinstance(item, BaseException):
                 raise item
             yield item  # type: ignore[misc]
     finally:
         stop.set()
-        # unblock a producer waiting on a full buffer, then let it finish its request
-        while worker.is_alive():
+        # unblock producers waiting on a full buffer, then let them finish their request
+        while any(worker.is_alive() for worker in workers):
             try:
                 buffer.get_nowait()
             except queue.Empty:
-                worker.join(0.1)
+                for worker in workers:
+                    worker.join(0.05)

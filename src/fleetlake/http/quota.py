@@ -23,6 +23,7 @@ from fleetlake.errors import QuotaExhaustedError
 logger = logging.getLogger("fleetlake.http")
 
 REMAINING_HEADERS = ("X-Ratelimit-Remaining-Minute", "X-RateLimit-Remaining")
+MIN_THROTTLE_WAIT = 0.05
 RESET_HEADERS = ("X-Ratelimit-Reset", "X-RateLimit-Reset")
 LIMIT_HEADERS = ("X-Ratelimit-Limit-Minute", "X-RateLimit-Limit")
 
@@ -108,7 +109,8 @@ class QuotaLimiter:
                     self._in_flight += 1
                     self.stats.requests += 1
                     return waited
-                assert self._reset_at is not None
+                if self._reset_at is None:  # a count without a reset time: assume a window
+                    self._reset_at = now + self.window_seconds
                 delay = self._reset_at - now
             if waited + delay > self.max_wait_seconds:
                 raise self.exhausted()
@@ -118,11 +120,11 @@ class QuotaLimiter:
                 self.stats.waited_seconds += delay
 
     def exhausted(self) -> QuotaExhaustedError:
-        """The error for a quota that stayed spent longer than `max_wait_seconds`."""
+        """The error for a quota that stays spent longer than `max_wait_seconds` allows."""
         return QuotaExhaustedError(
-            f"The {self.name} rate limit stayed exhausted for more than {self.max_wait_seconds:.0f} s. "
-            "Another client is probably spending the same API key's quota; stop it, or use a separate "
-            "key for fleetlake, then run again."
+            f"The {self.name} rate limit would keep one request waiting more than {self.max_wait_seconds:.0f} s "
+            "(max_quota_wait_seconds). Another client is probably spending the same API key's quota; stop it, "
+            "use a separate key for fleetlake, or raise max_quota_wait_seconds, then run again."
         )
 
     def release(self) -> None:
@@ -167,6 +169,8 @@ class QuotaLimiter:
             wait = _header_number(response, RESET_HEADERS)
         if wait is None:
             wait = self.window_seconds
+        # "Retry-After: 0" on a 429 would otherwise resend at once, in a loop
+        wait = max(wait, MIN_THROTTLE_WAIT)
         with self._lock:
             self.stats.throttled += 1
             self._remaining = 0

@@ -10,7 +10,7 @@ import orjson
 from dlt.sources.helpers.rest_client.exceptions import IgnoreResponseException
 from requests import Response
 
-from fleetlake.errors import ApiError, AuthenticationError
+from fleetlake.errors import ApiError, AuthenticationError, ServerError
 
 logger = logging.getLogger("fleetlake.http")
 
@@ -97,9 +97,11 @@ def raise_for_api_status(
         if status == 429:
             raise ApiError(f"{where} answered 429 Too Many Requests after waiting for the quota: {detail}.")
         if status >= 500:
-            raise ApiError(
+            # an HTTPError: dlt's retry reads its response and retries; this message is the last one
+            raise ServerError(
                 f"{where} kept answering {status} after retries: {detail}. The service is failing; "
-                f"try again later. Tables keep their last complete load."
+                f"try again later. Tables keep their last complete load.",
+                response,
             )
         raise ApiError(f"{where} answered {status}: {detail}.")
 

@@ -18,6 +18,9 @@ logger = logging.getLogger("fleetlake.http")
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
+# a request answered 429 this many times in a row is given up, whatever the waits
+MAX_THROTTLED_RESENDS = 100
+
 # 429 is handled by the adapter below (it waits for the quota window); dlt's retry handles the rest
 TRANSIENT_STATUS = (500, 502, 503, 504)
 
@@ -44,7 +47,7 @@ class PacedAdapter(HTTPAdapter):
         proxies: Mapping[str, str] | None = None,
     ) -> Response:
         waited = 0.0
-        while True:
+        for _ in range(MAX_THROTTLED_RESENDS):
             waited += self.limiter.acquire()
             try:
                 response = super().send(
@@ -62,6 +65,7 @@ class PacedAdapter(HTTPAdapter):
             response.close()
             if waited + wait > self.limiter.max_wait_seconds:
                 raise self.limiter.exhausted()
+        raise self.limiter.exhausted()
 
 
 class _PacedClient(Client):
