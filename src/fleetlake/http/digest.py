@@ -67,6 +67,10 @@ class _SharedNonceDigestAuth(HTTPDigestAuth):
         return prepared
 
     def handle_401(self, r: Response, **kwargs: Any) -> Response:
+        if r.status_code == 401 and "Authorization" not in r.request.headers:
+            # a bare challenge is always answered: a request resent by dlt's retry (after a 503) is the
+            # original, unsigned one, and requests would count its challenge as a second failed login
+            self._thread_local.num_401_calls = 1
         try:
             answered: Response = super().handle_401(r, **kwargs)  # type: ignore[no-untyped-call]
             return answered

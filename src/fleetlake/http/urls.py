@@ -28,6 +28,11 @@ def check_base_url(url: str, *, setting: str, section: str) -> str:
     """
     parts = urlsplit(url)
     where = f"`{setting}` in [{section}]"
+    if parts.username or parts.password:
+        raise ConfigurationError(
+            f"{where} carries a user name or password in the URL. Put keys in their own settings (they are "
+            "secrets) and give the base URL without them."
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(
             f"{where} is {url!r}, which is not an http(s) URL. Set it to the API's address, for example "

@@ -8,6 +8,7 @@ fetched in parallel). Only what a table cannot say is written per API.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -181,6 +182,8 @@ class ApiClient:
     def __post_init__(self) -> None:
         # bounded concurrency for children: one pool per API client, shared by all its child lists
         self.executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"fleetlake-{self.api}")
+        # threads end with the client, not with the process (orchestrators build many sources)
+        weakref.finalize(self, self.executor.shutdown, wait=False)
 
     def pages(
         self,

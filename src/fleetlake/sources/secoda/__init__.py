@@ -184,13 +184,12 @@ def _log_split(report: SplitReport, loaded: int, duplicates: int, requests: int)
 def _audit_log_resource(client: ApiClient, days_kept: int) -> DltResource:
     @dlt.resource(name="audit_log", primary_key="id", write_disposition="merge")
     def audit_log(
-        created: dlt.sources.incremental[datetime] = dlt.sources.incremental(  # noqa: B008
-            "created_at", row_order="desc"
-        ),
+        # no row_order: the order of the audit log is not documented; `days` bounds the read instead
+        created: dlt.sources.incremental[datetime] = dlt.sources.incremental("created_at"),  # noqa: B008
     ) -> Iterator[list[dict[str, Any]]]:
         days = days_kept
         if created.last_value is not None:
-            # newest first: ask only for the days since the last event, and stop at it (row_order)
+            # ask only for the days since the last event
             elapsed = (datetime.now(UTC) - created.last_value).total_seconds() / 86400
             days = max(1, min(days_kept, ceil(elapsed) + 1))
         for page in client.pages(AUDIT, AUDIT.path, {"days": days, "page_size": AUDIT_PAGE_SIZE}):

@@ -24,8 +24,9 @@ EPOCHS = ("created_on", "updated_on")
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "services", "base_url", "provisioning/v1/services", (), "token", ("id",),
-        "Database services: topology, size, nodes, region, status, endpoints, storage; incremental on update.",
-        epoch_timestamps=(*EPOCHS, "assigned_on", "volume_modified_on"), incremental="updated_on",
+        "Database services: topology, size, nodes, region, status, endpoints, storage.",
+        # no incremental cursor: it would also filter the parents backup schedules are read for
+        epoch_timestamps=(*EPOCHS, "assigned_on", "volume_modified_on"),
     ),
     Endpoint(
         "topologies", "base_url", "provisioning/v1/topologies", (), "token", ("id",),

@@ -23,10 +23,12 @@ class PageNumberTotalItemsPaginator(PageNumberPaginator):
     def __init__(self, page_size: int, total_path: str = "total") -> None:
         super().__init__(base_page=1, page=1, page_param="page", total_path=None, stop_after_empty_page=True)
         self.page_size = page_size
+        self.items_seen = 0
         self.items_total_path = jsonpath.compile_path(total_path)
 
     def init_request(self, request: Request) -> None:
         request.params = {**(request.params or {}), "page_size": self.page_size}
+        self.items_seen = 0
         super().init_request(request)
 
     def update_state(self, response: Response, data: list[Any] | None = None) -> None:
@@ -35,8 +37,11 @@ class PageNumberTotalItemsPaginator(PageNumberPaginator):
             return
         values = jsonpath.find_values(self.items_total_path, response.json())
         total = int(values[0]) if values and values[0] is not None else None
-        fetched = (self.current_value - 1) * self.page_size
-        if len(data or []) < self.page_size or (total is not None and fetched >= total):
+        self.items_seen += len(data or [])
+        # `total` decides when the answer has it (a server may clamp page_size below ours);
+        # without it, a short page ends the list
+        done = self.items_seen >= total if total is not None else len(data or []) < self.page_size
+        if done:
             self._has_next_page = False
 
 
