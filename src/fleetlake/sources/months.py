@@ -49,15 +49,17 @@ def load_closed_months_once(
     """Yield `fetch(month)` for each month, skipping months an earlier run loaded after they closed.
 
     Runs inside a dlt resource: the closed months are kept in the resource's state, so a month is
-    final once loaded after it ended; the current (and the last asked) month load on every run.
+    final once loaded a month after it ended: the last two months asked for load on every run.
     """
     state = dlt.current.resource_state()
     closed: list[str] = state.setdefault("closed_months", [])
-    current = datetime.now(UTC).strftime("%Y-%m")
+    # the last month asked for is the current one unless billing_end_month pins an earlier one
+    last = months[-1]
     for month in months:
         if month in closed:
             continue
         yield from fetch(month)
-        if month < current and month < months[-1]:
+        # final once the month after it has ended too: adjustments and credits land early in a month
+        if month < month_shift(last, -1):
             closed.append(month)
     logger.debug("%s: months already final and skipped: %s", name, closed)

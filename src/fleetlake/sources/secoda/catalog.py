@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleetlake.errors import ApiError
 from fleetlake.sources.endpoints import ApiClient
 from fleetlake.sources.secoda.helpers import next_page_number
 
@@ -99,12 +101,19 @@ class CatalogReader:
     def walk(self, part: Part) -> Iterator[list[dict[str, Any]]]:
         """Every page of a part, the first one reused from its probe."""
         number, results, more = 1, part.first, part.more
+        # a server that keeps pointing at a next page past the query's count would loop forever
+        last_page = math.ceil(part.count / max(1, len(part.first))) + 1
         while True:
             self._remember(results)
             yield results
             if not more or not results:
                 return
             number += 1
+            if number > last_page:
+                raise ApiError(
+                    f"Secoda resource_catalog ({part.label}) still has a next page after page {number - 1}, past "
+                    f"its count of {part.count}: the pagination loops, so the list was stopped."
+                )
             _, results, more = self.page(part.filter, number)
 
     def _remember(self, results: list[dict[str, Any]]) -> None:

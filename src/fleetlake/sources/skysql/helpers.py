@@ -8,6 +8,8 @@ from typing import Any
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import Request, Response
 
+from fleetlake.errors import ApiError
+
 logger = logging.getLogger("fleetlake.sources.skysql")
 
 
@@ -25,7 +27,7 @@ class NextTokenOrShortPagePaginator(BasePaginator):
         self.token_headers = token_headers
         self.where = where
         self._token: str | None = None
-        self.truncated = False
+        self._seen: set[str] = set()
 
     def init_request(self, request: Request) -> None:
         request.params = {**(request.params or {}), "page_size": self.page_size}
@@ -34,6 +36,12 @@ class NextTokenOrShortPagePaginator(BasePaginator):
         token = next((response.headers[h] for h in self.token_headers if response.headers.get(h)), None)
         count = len(data or [])
         if token:
+            if token in self._seen:
+                raise ApiError(
+                    f"{self.where} handed out the page token {token[:16]}... a second time: the pagination loops, "
+                    "so the list was stopped. Try again later; if it persists, report it to SkySQL."
+                )
+            self._seen.add(token)
             self._token = token
             self._has_next_page = count > 0
             return
