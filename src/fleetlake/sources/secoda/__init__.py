@@ -26,7 +26,7 @@ from fleetlake.errors import ConfigurationError
 from fleetlake.http import build_session, check_base_url, limiter_for
 from fleetlake.sources.checks import CheckResult, Probe, run_checks
 from fleetlake.sources.endpoints import ApiClient, Endpoint, build_resources, parse_timestamp, shape_records
-from fleetlake.sources.secoda.catalog import CatalogReader, SplitReport
+from fleetlake.sources.secoda.catalog import EPOCH, CatalogReader, SplitReport, updated_at
 from fleetlake.sources.secoda.helpers import NextLinkPaginator
 from fleetlake.sources.secoda.settings import (
     AUDIT_LOG_DAYS,
@@ -105,10 +105,11 @@ def _catalog_resources(
     def resource_catalog() -> Iterator[list[dict[str, Any]]]:
         state = dlt.current.resource_state()
         cursor: str | None = None if full_refresh else state.get("cursor")
-        started_from[0] = parse_timestamp(cursor) if cursor else None
         reader = CatalogReader(client, cap)
         at_cursor = set(state.get("ids_at_cursor", []))
-        pages = reader.newest(cursor, at_cursor) if cursor else None
+        since = parse_timestamp(cursor) if cursor else None
+        started_from[0] = since
+        pages = reader.newest(since, at_cursor) if since else None
         report: SplitReport | None = None
         if pages is None:
             report = SplitReport()
@@ -118,7 +119,7 @@ def _catalog_resources(
 
             pages = reader.everything(integration_ids, report)
         seen: set[str] = set()
-        newest, duplicates = cursor or "", 0
+        newest, duplicates = since or EPOCH, 0
         for page in pages:
             fresh = []
             for record in page:
@@ -126,7 +127,7 @@ def _catalog_resources(
                     duplicates += 1
                     continue
                 seen.add(record["id"])
-                updated = str(record.get("updated_at") or "")
+                updated = updated_at(record)
                 if updated > newest:
                     newest, at_cursor = updated, set()
                 if updated == newest:
@@ -139,9 +140,9 @@ def _catalog_resources(
             logger.info(
                 "resource_catalog: %d resources changed since %s (%d requests)", len(seen), cursor, reader.requests
             )
-        if newest:
+        if newest > EPOCH:
             # the ids already loaded at the cursor: a re-run skips them, as dlt's own incremental does
-            state["cursor"], state["ids_at_cursor"] = newest, sorted(at_cursor)
+            state["cursor"], state["ids_at_cursor"] = newest.isoformat(), sorted(at_cursor)
 
     @dlt.transformer(
         data_from=resource_catalog,

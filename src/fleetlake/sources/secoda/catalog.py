@@ -14,10 +14,11 @@ import logging
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from fleetlake.errors import ApiError
-from fleetlake.sources.endpoints import ApiClient
+from fleetlake.sources.endpoints import ApiClient, parse_timestamp
 from fleetlake.sources.secoda.helpers import next_page_number
 
 logger = logging.getLogger("fleetlake.sources.secoda")
@@ -28,6 +29,12 @@ NEWEST_FIRST = {"field": "updated_at", "order": "desc", "tie_breaker": {"field":
 PARENT_CHUNK = 100
 
 Filter = dict[str, Any]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def updated_at(record: dict[str, Any]) -> datetime:
+    """A resource's `updated_at` as an aware datetime (the epoch when missing)."""
+    return parse_timestamp(record.get("updated_at")) or EPOCH
 
 
 def field_in(name: str, values: list[Any]) -> Filter:
@@ -123,12 +130,15 @@ class CatalogReader:
             self.ids_by_integration.setdefault(integration, {}).setdefault(native, []).append(str(record["id"]))
             self.type_of[str(record["id"])] = native
 
-    def newest(self, since: str, loaded_at_since: set[str]) -> Iterator[list[dict[str, Any]]] | None:
+    def newest(self, since: datetime, loaded_at_since: set[str]) -> Iterator[list[dict[str, Any]]] | None:
         """Resources updated after `since` (or at it, unless among `loaded_at_since`), newest first; None
-        when more changed than one query can return (the caller then reads everything)."""
+        when more changed than one query can return (the caller then reads everything).
+
+        Times are compared parsed, not as text: `...:56Z` and `...:56.000001Z` sort wrongly as strings.
+        """
 
         def changed(record: dict[str, Any]) -> bool:
-            updated = str(record.get("updated_at") or "")
+            updated = updated_at(record)
             return updated > since or (updated == since and str(record["id"]) not in loaded_at_since)
 
         part = self.probe("changed", None)
@@ -140,7 +150,7 @@ class CatalogReader:
             if fresh:
                 pages.append(fresh)
             read += len(results)
-            if any(str(r.get("updated_at") or "") < since for r in results) or not more or not results:
+            if any(updated_at(r) < since for r in results) or not more or not results:
                 return iter(pages)
             if read >= self.cap:
                 return None
