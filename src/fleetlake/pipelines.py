@@ -111,7 +111,8 @@ def select_resources(api: ApiSpec, source: DltSource, names: Sequence[str] | Non
             f"Unknown {api.title} resource(s): {', '.join(unknown)}. Known resources: {', '.join(known)} "
             f"(`fleetlake resources {api.name}` describes each)."
         )
-    return source.with_resources(*names)
+    selected = list(dict.fromkeys([*names, *(c for name in names for c in api.companions.get(name, ()))]))
+    return source.with_resources(*selected)
 
 
 def preferred_file_format(pipeline: Pipeline) -> Any:

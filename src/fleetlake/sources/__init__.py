@@ -29,6 +29,9 @@ class ApiSpec:
     check: str  # "module:function" making one cheap request per server
     emulator: str  # "module:class" of the bundled emulator
     example_query: str = ""  # a first SQL query to suggest, with {dataset} for the dataset name
+    # resources that must load along with another: their parent keeps a cursor that only moves
+    # safely when the parent's own rows are loaded too
+    companions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     secret_settings: tuple[str, ...] = field(default=())
 
     def load(self, target: str) -> Any:
@@ -85,6 +88,7 @@ REGISTRY: dict[str, ApiSpec] = {
             descriptions="fleetlake.sources.secoda:resource_descriptions",
             check="fleetlake.sources.secoda:check_secoda",
             emulator="fleetlake.emulators.secoda:SecodaEmulator",
+            companions={"resource_detail": ("resource_catalog",)},
             example_query=(
                 "SELECT native_type, count(*) AS resources FROM {dataset}.resource_catalog GROUP BY 1 ORDER BY 2 DESC"
             ),

@@ -164,3 +164,10 @@ def test_429s_with_retry_after_are_waited_out(secoda, tmp_path):
     report = run_secoda(tmp_path, settings(emulator, server))
     assert {table: report.row_counts.get(table) for table in EXPECTED} == EXPECTED
     assert emulator.requests.count(status=429) >= 1
+
+
+def test_selecting_details_alone_also_loads_the_catalog_its_cursor_belongs_to(secoda, tmp_path):
+    emulator, server = secoda()
+    report = run_secoda(tmp_path, settings(emulator, server, resource_detail=True), ["resource_detail"])
+    assert report.row_counts["resource_catalog"] == 600
+    assert report.row_counts["resource_detail"] == 600
