@@ -17,8 +17,9 @@ from typing import Any
 from starlette.routing import Route
 
 from fleetlake.emulators.core import Call
+from fleetlake.emulators.seeded import mix
 from fleetlake.emulators.skysql.context import Context, api_route, iso
-from fleetlake.emulators.skysql.data import DAY, HOUR, mix
+from fleetlake.emulators.skysql.data import DAY, HOUR
 from fleetlake.emulators.skysql.errors import ApiError
 
 PREFIX = "/billing/v1"

@@ -12,12 +12,12 @@ from __future__ import annotations
 import bisect
 import hashlib
 import itertools
-import random
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
+from fleetlake.emulators.seeded import mix, rng
 from fleetlake.emulators.skysql import catalog
 from fleetlake.emulators.skysql.catalog import Region, uid
 
@@ -44,17 +44,6 @@ SCHEDULE_KINDS = (
     ("dump", "once"),
     ("full", "0 12 * * 0"),
 )
-
-
-def mix(seed: int, kind: str, *parts: int | str) -> int:
-    """A stable 64-bit hash of a seed, a record kind and an index path."""
-    text = "|".join([str(seed), kind, *map(str, parts)])
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
-
-
-def rng(seed: int, kind: str, *parts: int | str) -> random.Random:
-    """A random generator private to one record (test data, not secrets)."""
-    return random.Random(mix(seed, kind, *parts))  # noqa: S311
 
 
 def weighted(value: int, table: tuple[tuple[str, int], ...]) -> str:

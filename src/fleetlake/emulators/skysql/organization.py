@@ -11,8 +11,9 @@ from typing import Any
 from starlette.routing import Route
 
 from fleetlake.emulators.core import Call
+from fleetlake.emulators.seeded import mix
 from fleetlake.emulators.skysql.context import Context, Reply, api_route
-from fleetlake.emulators.skysql.data import DAY, HOUR, mix
+from fleetlake.emulators.skysql.data import DAY, HOUR
 
 PREFIX = "/organization/v1"
 DESCRIPTIONS = ("", "Customer-facing databases", "Reporting and BI", "Pre-production", "Card payments")

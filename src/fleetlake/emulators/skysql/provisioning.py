@@ -16,9 +16,10 @@ from typing import Any
 from starlette.routing import Route
 
 from fleetlake.emulators.core import Call
+from fleetlake.emulators.seeded import mix
 from fleetlake.emulators.skysql import catalog
 from fleetlake.emulators.skysql.context import Context, Reply, api_route, flag, token_list
-from fleetlake.emulators.skysql.data import HOUR, mix
+from fleetlake.emulators.skysql.data import HOUR
 from fleetlake.emulators.skysql.errors import ApiError
 
 PREFIX = "/provisioning/v1"

@@ -14,8 +14,9 @@ from typing import Any
 from starlette.routing import Route
 
 from fleetlake.emulators.core import Call
+from fleetlake.emulators.seeded import mix, rng
 from fleetlake.emulators.skysql.context import Context, api_route, iso, number_page, wall
-from fleetlake.emulators.skysql.data import DAY, HOUR, SCHEDULE_KINDS, Backup, mix, rng
+from fleetlake.emulators.skysql.data import DAY, HOUR, SCHEDULE_KINDS, Backup
 from fleetlake.emulators.skysql.errors import ApiError
 
 PREFIX = "/skybackup/v1"

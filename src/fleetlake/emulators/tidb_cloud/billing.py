@@ -19,9 +19,10 @@ from typing import Any
 from starlette.routing import Route
 
 from fleetlake.emulators.core import Call, RouteError, route
+from fleetlake.emulators.seeded import mix
 from fleetlake.emulators.tidb_cloud import catalog
 from fleetlake.emulators.tidb_cloud.context import Context
-from fleetlake.emulators.tidb_cloud.data import DAY, mix
+from fleetlake.emulators.tidb_cloud.data import DAY
 from fleetlake.emulators.tidb_cloud.errors import iam_error
 
 PREFIX = "/billing/v1beta1"

@@ -15,9 +15,10 @@ from starlette.routing import Route
 
 from fleetlake.emulators.core import Call, RouteError, route
 from fleetlake.emulators.paging import token_page, token_scope
+from fleetlake.emulators.seeded import mix, rng
 from fleetlake.emulators.tidb_cloud import catalog
 from fleetlake.emulators.tidb_cloud.context import Context, by_create_time, iso, mask
-from fleetlake.emulators.tidb_cloud.data import DAY, UPPER_ALNUM, ImportTask, mix, rng
+from fleetlake.emulators.tidb_cloud.data import DAY, UPPER_ALNUM, ImportTask
 from fleetlake.emulators.tidb_cloud.errors import rpc_error
 
 PREFIX = "/dedicated/v1beta1"

@@ -17,9 +17,10 @@ from starlette.routing import Route
 
 from fleetlake.emulators.core import Call, RouteError, route
 from fleetlake.emulators.paging import token_page, token_scope
+from fleetlake.emulators.seeded import rng
 from fleetlake.emulators.tidb_cloud import catalog
 from fleetlake.emulators.tidb_cloud.context import Context, iso, mask
-from fleetlake.emulators.tidb_cloud.data import LOWER_ALNUM, UPPER_ALNUM, Member, rng
+from fleetlake.emulators.tidb_cloud.data import LOWER_ALNUM, UPPER_ALNUM, Member
 from fleetlake.emulators.tidb_cloud.errors import iam_error
 
 PREFIX = "/iam/v1beta1"

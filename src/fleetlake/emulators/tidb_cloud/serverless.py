@@ -16,17 +16,9 @@ from starlette.routing import Route
 
 from fleetlake.emulators.core import Call, RouteError, route
 from fleetlake.emulators.paging import token_page, token_scope
+from fleetlake.emulators.seeded import mix, rng
 from fleetlake.emulators.tidb_cloud.context import Context, by_create_time, iso, mask
-from fleetlake.emulators.tidb_cloud.data import (
-    DAY,
-    HOUR,
-    LOWER_ALNUM,
-    UPPER_ALNUM,
-    Cluster,
-    ImportTask,
-    mix,
-    rng,
-)
+from fleetlake.emulators.tidb_cloud.data import DAY, HOUR, LOWER_ALNUM, UPPER_ALNUM, Cluster, ImportTask
 from fleetlake.emulators.tidb_cloud.errors import rpc_error
 
 PREFIX = "/serverless/v1beta1"

@@ -13,9 +13,10 @@ from starlette.routing import Route
 
 from fleetlake.emulators.core import Call, RouteError, route
 from fleetlake.emulators.paging import number_page
+from fleetlake.emulators.seeded import mix
 from fleetlake.emulators.tidb_cloud import catalog
 from fleetlake.emulators.tidb_cloud.context import Context, iso
-from fleetlake.emulators.tidb_cloud.data import HOUR, Backup, Cluster, ImportTask, Restore, mix
+from fleetlake.emulators.tidb_cloud.data import HOUR, Backup, Cluster, ImportTask, Restore
 from fleetlake.emulators.tidb_cloud.errors import v1beta_error
 
 PREFIX = "/api/v1beta"
