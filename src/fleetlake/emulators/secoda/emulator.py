@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount
 
+from fleetlake.emulators.base import Emulator
 from fleetlake.emulators.core import AppSpec, Clock, RequestLog, build_app
 from fleetlake.emulators.quota import QuotaDecision, QuotaLimiter
 from fleetlake.emulators.secoda import routes
@@ -18,7 +19,6 @@ from fleetlake.emulators.secoda.context import LINK_STYLES, PREFIX, VENDOR_HOST,
 from fleetlake.emulators.secoda.data import COLUMN, DOCUMENT, SCALES, TABLE, TERM, VIEW, SecodaData, SecodaScale
 from fleetlake.emulators.secoda.errors import unmatched
 from fleetlake.emulators.secoda.gateway import SecodaGateway
-from fleetlake.emulators.server import EmulatorServer
 
 DEFAULT_API_KEY = "fleetlake-demo-secoda-token"
 DEFAULT_KEY_ID = "fleetlake-demo"
@@ -42,7 +42,7 @@ TABLES = (
 """The client's table names, in the order `expected_counts` lists them."""
 
 
-class SecodaEmulator:
+class SecodaEmulator(Emulator):
     """An offline Secoda workspace: catalog, entities and audit log under `/api/v1` of one server.
 
     Requests need `Authorization: Bearer <token>` (`keys` maps tokens to key ids; the default is one
@@ -124,18 +124,6 @@ class SecodaEmulator:
     def source_settings(self, server_url: str) -> dict[str, Any]:
         """The Secoda source's settings for this emulator at `server_url`: its first token and base URL."""
         return {"api_key": next(iter(self.keys)), "base_url": self.base_url(server_url)}
-
-    def server(self, port: int = 0) -> EmulatorServer:
-        """An unstarted server for this emulator, its port already bound (for `serve_forever`)."""
-        return EmulatorServer(self.app, port=port)
-
-    def serve(self, port: int = 0) -> EmulatorServer:
-        """Start serving on 127.0.0.1 in a background thread; use the result as a context manager."""
-        return self.server(port).start()
-
-    def advance(self, delta: timedelta) -> datetime:
-        """Move the data clock forward: resources appear and change, audit entries come in."""
-        return self.clock.advance(delta)
 
     def expected_counts(self) -> dict[str, int]:
         """How many records each client table holds after a full load at the current data time.

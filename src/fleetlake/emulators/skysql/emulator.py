@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -14,10 +14,10 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.types import Scope
 
+from fleetlake.emulators.base import Emulator
 from fleetlake.emulators.core import AppSpec, AuthDecision, Clock, QuotaPolicy, RequestLog, build_app
 from fleetlake.emulators.keyauth import HeaderKeyAuthenticator, Rejection
 from fleetlake.emulators.quota import QuotaDecision, QuotaLimiter
-from fleetlake.emulators.server import EmulatorServer
 from fleetlake.emulators.skysql import billing, catalog, organization, provisioning, skybackup
 from fleetlake.emulators.skysql.context import HEADER_MODE, NO_TOKENS_MODE, Context, PathBoundError
 from fleetlake.emulators.skysql.data import SCALES, SkySQLData, SkySQLScale
@@ -92,7 +92,7 @@ def _seconds(value: float) -> str:
     return str(int(value)) if value == int(value) else f"{value:.3f}".rstrip("0").rstrip(".")
 
 
-class SkySQLEmulator:
+class SkySQLEmulator(Emulator):
     """An offline SkySQL / MariaDB Cloud: provisioning, organization, skybackup and billing on one server.
 
     Every host answers under its path prefix of one server, as under https://api.skysql.com, behind
@@ -191,18 +191,6 @@ class SkySQLEmulator:
     def source_settings(self, server_url: str) -> dict[str, Any]:
         """The SkySQL source's settings for this emulator at `server_url`: its first key and base URL."""
         return {"api_key": next(iter(self.keys)), "base_url": self.base_url(server_url)}
-
-    def server(self, port: int = 0) -> EmulatorServer:
-        """An unstarted server for this emulator, its port already bound (for `serve_forever`)."""
-        return EmulatorServer(self.app, port=port)
-
-    def serve(self, port: int = 0) -> EmulatorServer:
-        """Start serving on 127.0.0.1 in a background thread; use the result as a context manager."""
-        return self.server(port).start()
-
-    def advance(self, delta: timedelta) -> datetime:
-        """Move the data clock forward: nightly backups appear, service statuses move on."""
-        return self.clock.advance(delta)
 
     def bill_months(self) -> list[tuple[int, int]]:
         """The (year, month) pairs a client asks bills for: the last 12 up to the current one that have a bill."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.responses import Response
 from starlette.routing import Mount
 
+from fleetlake.emulators.base import Emulator
 from fleetlake.emulators.core import (
     AppSpec,
     Clock,
@@ -23,7 +24,6 @@ from fleetlake.emulators.core import (
 )
 from fleetlake.emulators.digest import DigestAuthenticator, DigestVerifier
 from fleetlake.emulators.quota import QuotaDecision, QuotaLimiter
-from fleetlake.emulators.server import EmulatorServer
 from fleetlake.emulators.tidb_cloud import billing, catalog, dedicated, iam, serverless, v1beta
 from fleetlake.emulators.tidb_cloud.context import ApiKey, Context
 from fleetlake.emulators.tidb_cloud.data import DAY, SCALES, TiDBData, TiDBScale
@@ -96,7 +96,7 @@ def _not_found(path: str, status: int, message: str) -> Response:
     return json_response(ENVELOPES[server](status, text), status=status)
 
 
-class TiDBCloudEmulator:
+class TiDBCloudEmulator(Emulator):
     """An offline TiDB Cloud: v1beta, Dedicated, Starter/Essential, IAM and billing on one server.
 
     Every host answers under a path prefix of one server (`base_urls` maps them), behind HTTP Digest
@@ -193,18 +193,6 @@ class TiDBCloudEmulator:
             **self.base_urls(server_url),
             "billing_end_month": self.clock.now().strftime("%Y-%m"),
         }
-
-    def server(self, port: int = 0) -> EmulatorServer:
-        """An unstarted server for this emulator, its port already bound (for `serve_forever`)."""
-        return EmulatorServer(self.app, port=port)
-
-    def serve(self, port: int = 0) -> EmulatorServer:
-        """Start serving on 127.0.0.1 in a background thread; use the result as a context manager."""
-        return self.server(port).start()
-
-    def advance(self, delta: timedelta) -> datetime:
-        """Move the data clock forward: new audit logs and backups appear, cluster states move on."""
-        return self.clock.advance(delta)
 
     def expected_counts(self, *, cost_explorer_granularity: str = "day") -> dict[str, int]:
         """How many records each client table holds after a full load at the current data time.
