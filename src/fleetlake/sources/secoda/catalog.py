@@ -198,24 +198,30 @@ class CatalogReader:
             yield from self.walk(part)
 
     def _split_by_type(self, part: Part, report: SplitReport) -> Iterator[list[dict[str, Any]]]:
-        """Peel off the native types seen on the remainder's first page until the remainder fits."""
-        remainder, seen = part, list[str]()
+        """Peel off the native types seen on the remainder's first page until the remainder fits.
+
+        Types that fit are read first and the remainder next, so that every possible parent (tables,
+        views, schemas) is known before a type over the cap (columns) is split by parent.
+        """
+        remainder, seen, pieces = part, list[str](), list[Part]()
         while remainder.count > self.cap:
             types = sorted({str(r.get("native_type")) for r in remainder.first} - set(seen))
             if not types:
                 break
             seen.extend(types)
-            pieces = [
+            pieces += [
                 self.probe(f"{part.label} / {native}", both(part.filter, field_in("native_type", [native])))
                 for native in types
             ]
-            # fewer first: parents (tables) are read before their children (columns) need them
-            for piece in sorted(pieces, key=lambda p: p.count):
-                yield from self._fit(piece, 2, report)
             remainder = self.probe(
                 f"{part.label} / other types", both(part.filter, negate(field_in("native_type", seen)))
             )
+        over = sorted((p for p in pieces if p.count > self.cap), key=lambda p: p.count)
+        for piece in sorted((p for p in pieces if p.count <= self.cap), key=lambda p: p.count):
+            yield from self._fit(piece, 2, report)
         yield from self._fit(remainder, 3, report)
+        for piece in over:
+            yield from self._fit(piece, 2, report)
 
     def _split_by_parent(self, part: Part, report: SplitReport) -> Iterator[list[dict[str, Any]]]:
         """Split one (integration, type) by the parents its first page points at, in chunks."""
