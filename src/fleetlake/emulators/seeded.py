@@ -15,3 +15,13 @@ def mix(seed: int, kind: str, *parts: int | str) -> int:
 def rng(seed: int, kind: str, *parts: int | str) -> random.Random:
     """A random generator private to one record (test data, not secrets)."""
     return random.Random(mix(seed, kind, *parts))  # noqa: S311
+
+
+def weighted(value: int, table: tuple[tuple[str, int], ...]) -> str:
+    """The name `value` falls on in a table of (name, weight) pairs."""
+    point = value % sum(weight for _, weight in table)
+    for name, weight in table:
+        if point < weight:
+            return name
+        point -= weight
+    raise AssertionError("unreachable")

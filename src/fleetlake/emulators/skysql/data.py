@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
-from fleetlake.emulators.seeded import mix, rng
+from fleetlake.emulators.seeded import mix, rng, weighted
 from fleetlake.emulators.skysql import catalog
 from fleetlake.emulators.skysql.catalog import Region, uid
 
@@ -44,16 +44,6 @@ SCHEDULE_KINDS = (
     ("dump", "once"),
     ("full", "0 12 * * 0"),
 )
-
-
-def weighted(value: int, table: tuple[tuple[str, int], ...]) -> str:
-    """The name `value` falls on in a table of (name, weight) pairs."""
-    point = value % sum(weight for _, weight in table)
-    for name, weight in table:
-        if point < weight:
-            return name
-        point -= weight
-    raise AssertionError("unreachable")
 
 
 class ServiceIds:

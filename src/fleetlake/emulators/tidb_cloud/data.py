@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from fleetlake.emulators.seeded import mix, rng
+from fleetlake.emulators.seeded import mix, rng, weighted
 from fleetlake.emulators.tidb_cloud import catalog
 from fleetlake.emulators.tidb_cloud.catalog import Region, ServicePath
 
@@ -257,15 +257,6 @@ AUDIT_WEIGHTS = (
 )
 
 
-def _weighted(value: int, table: tuple[tuple[str, int], ...]) -> str:
-    point = value % sum(weight for _, weight in table)
-    for name, weight in table:
-        if point < weight:
-            return name
-        point -= weight
-    raise AssertionError("unreachable")
-
-
 class TiDBData:
     """The emulated organization for one seed, scale and initial time."""
 
@@ -408,7 +399,7 @@ class TiDBData:
     def state(self, g: int, now: int) -> str:
         """A cluster's state today: a function of the cluster and the day, so it changes with the clock."""
         table = DEDICATED_STATES if self.is_dedicated(g) else SERVERLESS_STATES
-        return _weighted(mix(self.seed, "state", g, now // DAY), table)
+        return weighted(mix(self.seed, "state", g, now // DAY), table)
 
     def _last_change_day(self, g: int, day: int) -> int | None:
         """The last day up to `day` on which cluster `g` changed state (None: never since creation).
@@ -422,9 +413,9 @@ class TiDBData:
             start, last = cached
         else:
             start, last = self.cluster(g).created // DAY, None
-        previous = _weighted(mix(self.seed, "state", g, start), table)
+        previous = weighted(mix(self.seed, "state", g, start), table)
         for d in range(start + 1, day + 1):
-            current = _weighted(mix(self.seed, "state", g, d), table)
+            current = weighted(mix(self.seed, "state", g, d), table)
             if current != previous:
                 last = d
             previous = current
@@ -504,7 +495,7 @@ class TiDBData:
         for k in range(cluster.imports):
             r = rng(self.seed, "import", g, k)
             created = r.randint(cluster.created + DAY, self.t0 - 2 * HOUR)
-            state = _weighted(r.getrandbits(16), (("COMPLETED", 80), ("FAILED", 15), ("CANCELED", 5)))
+            state = weighted(r.getrandbits(16), (("COMPLETED", 80), ("FAILED", 15), ("CANCELED", 5)))
             file_type = r.choice(("CSV", "CSV", "PARQUET", "SQL"))
             gcs = cluster.region.provider == "gcp"
             bucket = f"{cluster.name.split('-')[1]}-exports-{r.randint(100, 999)}"
@@ -562,7 +553,7 @@ class TiDBData:
 
     def audit_type(self, i: int) -> str:
         """The event type of audit entry `i` (one hash, so type filters scan cheaply)."""
-        return _weighted(mix(self.seed, "audit-type", i), AUDIT_WEIGHTS)
+        return weighted(mix(self.seed, "audit-type", i), AUDIT_WEIGHTS)
 
     # members and keys
 
