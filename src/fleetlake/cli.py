@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from fleetlake import __version__
+from fleetlake.emulators.faults import FaultSpecError, describe_kinds, parse_fault
 from fleetlake.errors import ConfigurationError, FleetlakeError
 from fleetlake.pipelines import RunReport, run
 from fleetlake.sources import REGISTRY, ApiSpec, get_api
@@ -22,6 +23,10 @@ from fleetlake.troubleshoot import explain
 
 F = TypeVar("F", bound=Callable[..., Any])
 API_NAMES = list(REGISTRY)  # registry order: TiDB Cloud, SkySQL, Secoda
+FAULTS_HELP = (
+    "\b\nFault kinds for --fault. PATH is a glob on the request path (default: every path);\n"
+    "`after` matching requests pass first; `times` is 1 unless said, or `forever`.\n" + describe_kinds()
+)
 
 
 def _configure_logging(level: str, explicit: bool) -> None:
@@ -222,7 +227,7 @@ def check(api: ApiSpec) -> None:
         raise SystemExit(1)
 
 
-@cli.command()
+@cli.command(epilog=FAULTS_HELP)
 @api_argument
 @click.option("--port", default=8700, show_default=True, help="Port on 127.0.0.1 (0 picks a free one).")
 @click.option("--scale", type=click.Choice(["demo", "large"]), default="demo", show_default=True)
@@ -238,6 +243,14 @@ def check(api: ApiSpec) -> None:
     metavar="NAME=VALUE",
     help="An emulator-specific option, e.g. page_token_mode=none (skysql), next_link_style=vendor (secoda).",
 )
+@click.option(
+    "--fault",
+    "-f",
+    "faults",
+    multiple=True,
+    metavar="KIND[@PATH][,after=N][,times=N|forever][,seconds=S][,field=NAME][,status=CODE]",
+    help="Inject a fault (repeatable; the first whose path matches plays). Kinds: see below.",
+)
 def emulate(
     api: ApiSpec,
     port: int,
@@ -247,6 +260,7 @@ def emulate(
     rate_window: float,
     now: str | None,
     options: Sequence[str],
+    faults: Sequence[str],
 ) -> None:
     """Run the API's emulator on 127.0.0.1 for your own tests, until Ctrl-C.
 
@@ -255,6 +269,7 @@ def emulate(
       fleetlake emulate tidb --port 8700 --scale large --rate-limit 100 --rate-window 1
       fleetlake emulate skysql -o page_token_mode=none -o seed_only_endpoints=serve
       fleetlake emulate secoda -o next_link_style=vendor -o catalog_cap=1000
+      fleetlake emulate tidb -f '503@*/clusters,after=1,times=3' -f 'revoke,after=40'
     """
     start = None
     if now:
@@ -265,8 +280,18 @@ def emulate(
         start = start if start.tzinfo else start.replace(tzinfo=UTC)
     extra = dict(_emulator_option(text) for text in options)
     try:
+        injected = [parse_fault(text) for text in faults]
+    except FaultSpecError as error:
+        raise ConfigurationError(f"--fault: {error}. `fleetlake emulate --help` lists the kinds.") from None
+    try:
         emulator = api.load("emulator")(
-            seed=seed, scale=scale, now=start, rate_limit=rate_limit or None, rate_window_seconds=rate_window, **extra
+            seed=seed,
+            scale=scale,
+            now=start,
+            rate_limit=rate_limit or None,
+            rate_window_seconds=rate_window,
+            faults=injected,
+            **extra,
         )
     except (TypeError, ValueError) as error:
         raise ConfigurationError(f"The {api.title} emulator refused its options: {error}.") from None
@@ -276,6 +301,9 @@ def emulate(
     for setting, value in emulator.source_settings(server.url).items():
         click.echo(f"  {setting} = {value!r}")
     click.echo(f"advance its clock: curl -X POST '{server.url}/_emulator/advance?seconds=86400'")
+    for fault in injected:
+        times = "every time" if fault.times is None else f"{fault.times} time(s)"
+        click.echo(f"fault: {fault.kind} on {fault.path}, after {fault.after} request(s), {times}")
     server.serve_forever()
 
 

@@ -52,6 +52,23 @@ class ServerError(ApiError, requests.HTTPError):
         self.request = response.request
 
 
+class MalformedAnswerError(ApiError):
+    """A 2xx answer whose body is not the JSON it should be (cut short, or a proxy's HTML page).
+
+    Retried like a dropped connection; the message is the one left when the retries ran out.
+    """
+
+    transient = True
+
+
+class MissingPrimaryKeyError(ApiError):
+    """A record came without its primary key; the run stops before loading rather than merge on null."""
+
+
+class PaginationLoopError(ApiError):
+    """A list's paging came back to a page it had already read; the list is stopped, not looped."""
+
+
 class QuotaExhaustedError(FleetlakeError):
     """The rate limit stayed exhausted for longer than fleetlake is willing to wait."""
 

@@ -3,7 +3,7 @@
 An emulator is a Starlette app assembled by `build_app`: its own routes (one `Mount` per vendor host),
 the admin routes under `/_emulator`, and a middleware stack that mimics the vendor's API gateway:
 
-    RequestLogMiddleware -> [hooks, e.g. fault injection] -> GatewayMiddleware -> routes
+    RequestLogMiddleware -> [FaultMiddleware] -> [hooks] -> GatewayMiddleware -> routes
 
 The gateway asks an `Authenticator` who is calling, charges the key's quota and adds the quota headers
 to every answer. Nothing here knows a vendor's shapes: envelopes, header names and bodies come in as
@@ -31,6 +31,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fleetlake.emulators.faults import Fault, FaultMiddleware
 from fleetlake.emulators.quota import QuotaDecision, QuotaLimiter
 
 ADMIN_PREFIX = "/_emulator"
@@ -414,9 +415,11 @@ class AppSpec:
     authenticator: Authenticator | None = None
     quota: QuotaPolicy | None = None
     hooks: Sequence[Middleware] = field(default_factory=list)
-    """Middleware placed between the request log and the gateway: the place for fault injection."""
+    """Middleware placed between the faults and the gateway (latency, tests' own probes)."""
     auth_header: str = "authorization"
     """The header whose presence the request log records as `authorized` (e.g. `x-api-key`)."""
+    faults: Sequence[Fault] = field(default_factory=list)
+    """Faults to play (see `fleetlake.emulators.faults`), first claim wins."""
 
 
 def build_app(spec: AppSpec) -> Starlette:
@@ -426,6 +429,17 @@ def build_app(spec: AppSpec) -> Starlette:
         assert isinstance(exc, HTTPException)
         return spec.not_found(request.url.path, exc.status_code, exc.detail)
 
+    def throttled(decision: QuotaDecision) -> tuple[Response, list[tuple[str, str]]]:
+        if spec.quota is None:
+            wait = decision.reset_header()
+            return spec.not_found("", 429, "rate limit exceeded"), [("Retry-After", wait)]
+        return spec.quota.exceeded(decision), spec.quota.headers(decision)
+
+    faults = (
+        [Middleware(FaultMiddleware, faults=spec.faults, envelope=spec.not_found, throttled=throttled)]
+        if spec.faults
+        else []
+    )
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
         404: unmatched,
         405: unmatched,
@@ -439,6 +453,7 @@ def build_app(spec: AppSpec) -> Starlette:
                 servers=spec.servers,
                 auth_header=spec.auth_header.lower().encode("latin-1"),
             ),
+            *faults,
             *spec.hooks,
             Middleware(GatewayMiddleware, authenticator=spec.authenticator, quota=spec.quota),
         ],

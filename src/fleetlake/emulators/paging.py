@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from starlette.datastructures import QueryParams
 
 from fleetlake.emulators.core import RouteError
+from fleetlake.emulators.faults import paging_fault
 
 _TOKEN_SIGNATURE_BYTES = 9
+_OFFSET_LIMIT = 1 << 40  # a token's 6 bytes: the variant in the first, the offset in the other five
 
 
 def parse_int(query: QueryParams, name: str) -> int | None:
@@ -72,13 +74,19 @@ class PageTokens:
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
 
-    def _sign(self, scope: str, offset: int) -> bytes:
-        message = f"{scope}\n{offset}".encode()
-        return hmac.new(self._secret, message, hashlib.sha256).digest()[:_TOKEN_SIGNATURE_BYTES]
+    def _sign(self, scope: str, offset: int, variant: int) -> bytes:
+        message = f"{scope}\n{offset}" + (f"\n{variant}" if variant else "")
+        return hmac.new(self._secret, message.encode(), hashlib.sha256).digest()[:_TOKEN_SIGNATURE_BYTES]
 
-    def issue(self, scope: str, offset: int) -> str:
-        """The token that resumes `scope` at `offset`."""
-        raw = offset.to_bytes(6, "big") + self._sign(scope, offset)
+    def issue(self, scope: str, offset: int, variant: int = 0) -> str:
+        """The token that resumes `scope` at `offset`.
+
+        A non-zero `variant` (up to 255) gives another token for the same place, as a server does
+        that issues a fresh cursor on every answer.
+        """
+        if not 0 <= offset < _OFFSET_LIMIT or not 0 <= variant < 256:
+            raise ValueError(f"offset {offset} or variant {variant} out of range")
+        raw = (variant * _OFFSET_LIMIT + offset).to_bytes(6, "big") + self._sign(scope, offset, variant)
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     def read(self, scope: str, token: str) -> int | None:
@@ -89,10 +97,26 @@ class PageTokens:
             return None
         if len(raw) != 6 + _TOKEN_SIGNATURE_BYTES:
             return None
-        offset = int.from_bytes(raw[:6], "big")
-        if not hmac.compare_digest(raw[6:], self._sign(scope, offset)):
+        variant, offset = divmod(int.from_bytes(raw[:6], "big"), _OFFSET_LIMIT)
+        if not hmac.compare_digest(raw[6:], self._sign(scope, offset, variant)):
             return None
         return offset
+
+    def next_token(self, scope: str, request_token: str | None, start: int, stop: int, total: int) -> str:
+        """The next-page token of the page [start, stop), "" on the last page; plays a `loop` fault."""
+        fault = paging_fault()
+        if fault is not None and fault.kind == "loop" and request_token:
+            fault.applied = True
+            return request_token
+        return self.issue(scope, stop) if stop < total else ""
+
+    def empty_page(self, scope: str, start: int, total: int) -> str | None:
+        """Under an `empty-page` fault: the token resuming at `start` that an empty page answers."""
+        fault = paging_fault()
+        if fault is None or fault.kind != "empty-page" or start >= total:
+            return None
+        fault.applied = True
+        return self.issue(scope, start, variant=1)
 
 
 def token_scope(kind: str, query: QueryParams, ignore: Iterable[str] = ()) -> str:
@@ -140,5 +164,8 @@ def token_page(
             raise RouteError(400, f"invalid skip {skip}: must not be negative")
         start = skip
     start = min(start, total)
+    resume = tokens.empty_page(scope, start, total)
+    if resume is not None:
+        return TokenPage(Slice(start, start), resume)
     stop = min(start + size, total)
-    return TokenPage(Slice(start, stop), tokens.issue(scope, stop) if stop < total else "")
+    return TokenPage(Slice(start, stop), tokens.next_token(scope, token, start, stop, total))

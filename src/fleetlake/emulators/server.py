@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 from types import TracebackType
@@ -9,7 +10,19 @@ from types import TracebackType
 import uvicorn
 from starlette.types import ASGIApp
 
+from fleetlake.emulators.faults import InjectedResetError
+
 HOST = "127.0.0.1"
+
+
+class _QuietInjectedResets(logging.Filter):
+    """Drops uvicorn's traceback for a connection the `reset` fault dropped on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], InjectedResetError))
+
+
+_QUIET_RESETS = _QuietInjectedResets()
 
 
 class _Server(uvicorn.Server):
@@ -65,6 +78,10 @@ class EmulatorServer:
             timeout_graceful_shutdown=2,
         )
         self._server = _Server(config, self._ready)
+        # after uvicorn.Config, which (re)configures its loggers; a logger keeps a filter across that
+        error_logger = logging.getLogger("uvicorn.error")
+        if _QUIET_RESETS not in error_logger.filters:
+            error_logger.addFilter(_QUIET_RESETS)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 

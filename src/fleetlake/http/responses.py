@@ -10,7 +10,7 @@ import orjson
 from dlt.sources.helpers.rest_client.exceptions import IgnoreResponseException
 from requests import Response
 
-from fleetlake.errors import ApiError, AuthenticationError, ServerError
+from fleetlake.errors import ApiError, AuthenticationError, MalformedAnswerError, ServerError
 
 logger = logging.getLogger("fleetlake.http")
 
@@ -35,23 +35,46 @@ def error_detail(response: Response) -> str:
     return str(body)[:200]
 
 
-def parse_json_once(response: Response, *args: Any, **kwargs: Any) -> None:
-    """A response hook: parse the body once, with orjson, however often `response.json()` is called.
+def parse_json_once(response: Response, api: str = "", endpoint: str = "") -> None:
+    """Parse the body once, with orjson, however often `response.json()` is called afterwards.
 
     dlt's REST client reads the page data and its paginators read the cursor from `response.json()`,
     and requests parses the body again on every call; on list pages that was a third of extraction.
+    A 2xx body that is not JSON raises `MalformedAnswerError`, which the session retries.
     """
     if response.status_code >= 400 or not response.content:
         return
     try:
         parsed = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        return  # leave it to requests, which raises its own error with the body's context
+    except orjson.JSONDecodeError as error:
+        raise MalformedAnswerError(_malformed(response, f"{api} {endpoint}".strip(), str(error))) from None
 
     def cached(**_: Any) -> Any:
         return parsed
 
     response.json = cached  # type: ignore[method-assign]
+
+
+def _where(response: Response, name: str) -> str:
+    request = f"{response.request.method} {response.url.split('?')[0]}"
+    return f"{name} ({request})" if name else request
+
+
+def _malformed(response: Response, name: str, problem: str) -> str:
+    content_type = response.headers.get("Content-Type", "no Content-Type")
+    where = _where(response, name)
+    if "html" in content_type.lower() or response.content.lstrip()[:1] == b"<":
+        cause = (
+            "an HTML page, not the API's JSON: a proxy, captive portal or load balancer answered instead of "
+            "the API. Check the base URL and any HTTPS_PROXY setting, or try again when the proxy recovers"
+        )
+    else:
+        cause = (
+            f"a body that is not valid JSON ({problem}; {len(response.content)} bytes, {content_type}): it was "
+            "cut short or corrupted on the way. Try again; if it persists, a proxy between you and the API is "
+            "altering answers"
+        )
+    return f"{where} answered {response.status_code} with {cause}. Tables keep their last complete load."
 
 
 def raise_for_api_status(
@@ -62,7 +85,7 @@ def raise_for_api_status(
     missing_ok: bool = False,
     missing_reason: str = "",
 ) -> ResponseHook:
-    """A requests response hook that turns 4xx/5xx answers into fleetlake errors.
+    """A requests response hook that turns 4xx/5xx answers into fleetlake errors and parses the others.
 
     With `missing_ok`, a 404 is logged as a warning and the list is skipped (a parent that vanished
     between listing it and fetching its children).
@@ -74,9 +97,10 @@ def raise_for_api_status(
             # "no content" answers an empty list (SkySQL's organization users)
             raise IgnoreResponseException
         if status < 400:
+            parse_json_once(response, api, endpoint)
             return
         detail = error_detail(response)
-        where = f"{api} {endpoint} ({response.request.method} {response.url.split('?')[0]})"
+        where = _where(response, f"{api} {endpoint}")
         if status == 404 and missing_ok:
             logger.warning("%s answered 404 (%s); skipped. %s", where, detail, missing_reason)
             raise IgnoreResponseException

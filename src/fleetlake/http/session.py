@@ -7,11 +7,14 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+import dlt
 from dlt.sources.helpers.requests.retry import Client
 from dlt.sources.helpers.requests.session import Session
 from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
+from requests.exceptions import ChunkedEncodingError, ConnectionError, Timeout
 
+from fleetlake.errors import MalformedAnswerError
 from fleetlake.http.quota import QuotaLimiter
 
 logger = logging.getLogger("fleetlake.http")
@@ -80,6 +83,12 @@ class _PacedClient(Client):
         return session
 
 
+def _runtime(name: str, default: float) -> float:
+    """A `[runtime]` request setting of dlt's (e.g. RUNTIME__REQUEST_TIMEOUT), or fleetlake's default."""
+    value = dlt.config.get(f"runtime.{name}", float)
+    return default if value is None else float(value)
+
+
 def build_session(
     limiter: QuotaLimiter,
     *,
@@ -89,18 +98,22 @@ def build_session(
     max_retry_delay: float = 30.0,
     pool_maxsize: int = 16,
 ) -> Session:
-    """A requests session that paces by quota, waits out 429s and retries 5xx and connection errors.
+    """A requests session that paces by quota, waits out 429s and retries 5xx, connection errors,
+    timeouts and answers whose body broke on the way (`MalformedAnswerError`).
 
     It never raises for status: dlt's REST client decides what an error means for each endpoint.
+    dlt's own settings `request_timeout`, `request_max_attempts`, `request_backoff_factor` and
+    `request_max_retry_delay` under `[runtime]` override the arguments, as they do for dlt's clients.
     """
     client = _PacedClient(
         PacedAdapter(limiter, pool_maxsize=pool_maxsize),
-        request_timeout=timeout,
+        request_timeout=_runtime("request_timeout", timeout),
         raise_for_status=False,
         status_codes=TRANSIENT_STATUS,
-        request_max_attempts=max_attempts,
-        request_backoff_factor=backoff_factor,
-        request_max_retry_delay=max_retry_delay,
+        exceptions=(ConnectionError, Timeout, ChunkedEncodingError, MalformedAnswerError),
+        request_max_attempts=int(_runtime("request_max_attempts", max_attempts)),
+        request_backoff_factor=_runtime("request_backoff_factor", backoff_factor),
+        request_max_retry_delay=_runtime("request_max_retry_delay", max_retry_delay),
         respect_retry_after_header=True,
     )
     session = client.session

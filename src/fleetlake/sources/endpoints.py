@@ -23,8 +23,9 @@ from dlt.extract.resource import DltResource
 from dlt.sources.helpers.rest_client.client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 
+from fleetlake.errors import MissingPrimaryKeyError
 from fleetlake.http.prefetch import prefetched
-from fleetlake.http.responses import parse_json_once, raise_for_api_status
+from fleetlake.http.responses import raise_for_api_status
 
 logger = logging.getLogger("fleetlake.sources")
 
@@ -137,10 +138,18 @@ def _get_path(record: Mapping[str, Any], dotted: str) -> Any:
 
 
 def shape_records(
-    endpoint: Endpoint, records: Iterable[dict[str, Any]], parent: Mapping[str, Any] | None = None
+    endpoint: Endpoint,
+    records: Iterable[dict[str, Any]],
+    parent: Mapping[str, Any] | None = None,
+    *,
+    api: str = "",
 ) -> list[dict[str, Any]]:
-    """Drop credentials, type timestamps, lift nested ids and copy the parent's keys onto each record."""
-    out = []
+    """Drop credentials, type timestamps, lift nested ids and copy the parent's keys onto each record.
+
+    A record without its primary key stops the run (`MissingPrimaryKeyError`) before anything loads:
+    merged on a null key it would overwrite, or be overwritten by, every other such record.
+    """
+    out: list[dict[str, Any]] = []
     for raw in records:
         record = drop_credentials(raw)
         for path in endpoint.timestamps:
@@ -152,8 +161,21 @@ def shape_records(
         if parent is not None:
             for column, parent_field in endpoint.parent_columns.items():
                 record.setdefault(column, parent.get(parent_field))
+        for key in endpoint.primary_key:
+            if record.get(key) is None:
+                raise _missing_key(api, endpoint, key, record, len(out))
         out.append(record)
     return out
+
+
+def _missing_key(api: str, endpoint: Endpoint, key: str, record: Mapping[str, Any], index: int) -> Exception:
+    fields = ", ".join(sorted(record)[:12]) or "none"
+    return MissingPrimaryKeyError(
+        f"{api} {endpoint.name} answered a record without its primary key `{key}` (record {index + 1} of a page "
+        f"of {endpoint.path}; its fields: {fields}). It cannot be merged without a key, so the run was stopped "
+        f"before loading and tables keep their last complete load. Report it to the API's support; meanwhile "
+        f"leave this resource out with --resources to load the others."
+    )
 
 
 def parent_has_children(endpoint: Endpoint, parent: Mapping[str, Any]) -> bool:
@@ -223,14 +245,14 @@ class ApiClient:
             params={**endpoint.params, **self.page_params(endpoint), **(params or {})},
             paginator=self.paginator(endpoint),
             data_selector=selector(endpoint.selectors),
-            hooks={"response": [hook, parse_json_once]},
+            hooks={"response": [hook]},
         ):
             yield list(page)
 
     def get_json(self, server: str, name: str, path: str, **kwargs: Any) -> Any:
         """One request's JSON answer, errors raised as for `pages`."""
         hook = raise_for_api_status(self.api, name, credentials_hint=self.credentials_hint)
-        response = self.by_server[server].request(path, hooks={"response": [hook, parse_json_once]}, **kwargs)
+        response = self.by_server[server].request(path, hooks={"response": [hook]}, **kwargs)
         return response.json()
 
 
@@ -248,7 +270,7 @@ def list_resource(client: ApiClient, endpoint: Endpoint) -> DltResource:
 
     def fetch() -> Iterator[list[dict[str, Any]]]:
         for page in client.pages(endpoint, endpoint.path, prefetch=True):
-            yield shape_records(endpoint, page)
+            yield shape_records(endpoint, page, api=client.api)
 
     # parallelized: dlt steps independent lists in its worker pool, so their requests overlap
     resource = dlt.resource(fetch, name=endpoint.name, parallelized=True, **_hints(endpoint))
@@ -271,7 +293,7 @@ def child_resource(client: ApiClient, endpoint: Endpoint, parent: DltResource) -
         # the parents of one page are fetched at once, bounded by the client's pool
         wanted = [record for record in parents if parent_has_children(endpoint, record)]
         for record, rows in zip(wanted, client.executor.map(children, wanted), strict=True):
-            yield shape_records(endpoint, rows, parent=record)
+            yield shape_records(endpoint, rows, parent=record, api=client.api)
 
     resource = dlt.transformer(fetch, data_from=parent, name=endpoint.name, parallelized=True, **_hints(endpoint))
     if endpoint.incremental:

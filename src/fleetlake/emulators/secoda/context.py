@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fleetlake.emulators.core import KEY_ID, Clock, Payload, RouteError, json_response
+from fleetlake.emulators.faults import paging_fault
 from fleetlake.emulators.secoda.data import SecodaData
 from fleetlake.emulators.secoda.errors import detail
 from fleetlake.emulators.secoda.query import CatalogQueries
@@ -148,6 +149,11 @@ def envelope(
     # the vendor's samples print Python's None for "no previous page"
     none: str | None = "None" if ctx.next_link_style == "vendor" else None
     following = page + 1 if page < pages else None
+    fault = paging_fault()
+    if fault is not None and fault.kind == "loop":
+        # a next link back to the page just answered
+        fault.applied = True
+        following = page
     preceding = page - 1 if page > 1 else None
     links = {
         "next": page_link(ctx, call, following) if following else None,

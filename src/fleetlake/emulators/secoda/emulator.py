@@ -13,6 +13,7 @@ from starlette.routing import Mount
 
 from fleetlake.emulators.base import Emulator
 from fleetlake.emulators.core import AppSpec, Clock, RequestLog, build_app
+from fleetlake.emulators.faults import Fault
 from fleetlake.emulators.quota import QuotaDecision, QuotaLimiter
 from fleetlake.emulators.secoda import routes
 from fleetlake.emulators.secoda.context import LINK_STYLES, PREFIX, VENDOR_HOST, Context, secoda_route
@@ -74,6 +75,7 @@ class SecodaEmulator(Emulator):
         catalog_cap: int = 10_000,
         time_source: Callable[[], float] = time.monotonic,
         hooks: Sequence[Middleware] = (),
+        faults: Sequence[Fault] = (),
     ) -> None:
         if isinstance(scale, str):
             if scale not in SCALES:
@@ -113,6 +115,7 @@ class SecodaEmulator(Emulator):
                 not_found=unmatched,
                 authenticator=SecodaGateway(self.keys, self.read_quota, self.write_quota, retry_after),
                 hooks=list(hooks),
+                faults=list(faults),
             )
         )
 

@@ -169,11 +169,15 @@ def token_list(ctx: Context, call: Call, kind: str, items: Sequence[Any], render
         if offset is None:
             raise ApiError(400, "invalid page_token: it was not issued for this list and these parameters")
         start = min(offset, total)
+    resume = ctx.tokens.empty_page(scope, start, total) if ctx.header_tokens else None
+    if resume is not None:
+        return Reply([], headers={PAGE_TOKEN_HEADER: resume})
     stop = min(start + size, total)
     positions = range(start, stop) if order == "asc" else range(total - 1 - start, total - 1 - stop, -1)
     headers = {}
-    if ctx.header_tokens and stop < total:
-        headers[PAGE_TOKEN_HEADER] = ctx.tokens.issue(scope, stop)
+    following = ctx.tokens.next_token(scope, token, start, stop, total) if ctx.header_tokens else ""
+    if following:
+        headers[PAGE_TOKEN_HEADER] = following
     return Reply([render(items[i]) for i in positions], headers=headers)
 
 

@@ -16,6 +16,7 @@ from starlette.types import Scope
 
 from fleetlake.emulators.base import Emulator
 from fleetlake.emulators.core import AppSpec, AuthDecision, Clock, QuotaPolicy, RequestLog, build_app
+from fleetlake.emulators.faults import Fault
 from fleetlake.emulators.keyauth import HeaderKeyAuthenticator, Rejection
 from fleetlake.emulators.quota import QuotaDecision, QuotaLimiter
 from fleetlake.emulators.skysql import billing, catalog, organization, provisioning, skybackup
@@ -124,6 +125,7 @@ class SkySQLEmulator(Emulator):
         seed_only_endpoints: str = "404",
         time_source: Callable[[], float] = time.monotonic,
         hooks: Sequence[Middleware] = (),
+        faults: Sequence[Fault] = (),
     ) -> None:
         if isinstance(scale, str):
             if scale not in SCALES:
@@ -169,6 +171,7 @@ class SkySQLEmulator(Emulator):
                 authenticator=OrgKeyAuthenticator(self.context, self.keys),
                 quota=QuotaPolicy(self.quota, lambda decision: [], self._over_quota),
                 hooks=list(hooks),
+                faults=list(faults),
                 auth_header="x-api-key",
             )
         )

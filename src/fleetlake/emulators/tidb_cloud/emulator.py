@@ -23,6 +23,7 @@ from fleetlake.emulators.core import (
     json_response,
 )
 from fleetlake.emulators.digest import DigestAuthenticator, DigestVerifier
+from fleetlake.emulators.faults import Fault
 from fleetlake.emulators.quota import QuotaDecision, QuotaLimiter
 from fleetlake.emulators.tidb_cloud import billing, catalog, dedicated, iam, serverless, v1beta
 from fleetlake.emulators.tidb_cloud.context import ApiKey, Context
@@ -122,6 +123,7 @@ class TiDBCloudEmulator(Emulator):
         shape: str = "vendor",
         time_source: Callable[[], float] = time.monotonic,
         hooks: Sequence[Middleware] = (),
+        faults: Sequence[Fault] = (),
         latency_seconds: float = 0.0,
     ) -> None:
         if isinstance(scale, str):
@@ -166,6 +168,7 @@ class TiDBCloudEmulator(Emulator):
                 quota=QuotaPolicy(self.quota, _rate_headers, _over_quota),
                 # latency first: a slow network delays even requests the gateway rejects
                 hooks=[*([Middleware(LatencyMiddleware, seconds=latency_seconds)] if latency_seconds else []), *hooks],
+                faults=list(faults),
             )
         )
 

@@ -133,7 +133,7 @@ def _catalog_resources(
                 if updated == newest:
                     at_cursor.add(str(record["id"]))
                 fresh.append(record)
-            yield shape_records(CATALOG, fresh)
+            yield shape_records(CATALOG, fresh, api="Secoda")
         if report is not None:
             _log_split(report, len(seen), duplicates, reader.requests)
         else:
@@ -162,7 +162,7 @@ def _catalog_resources(
             for page in client.pages(
                 DETAIL, path, missing_ok=True, missing_reason="It was deleted after the catalog listed it."
             ):
-                yield shape_records(DETAIL, page)
+                yield shape_records(DETAIL, page, api="Secoda")
 
     return resource_catalog, resource_detail
 
@@ -194,7 +194,7 @@ def _audit_log_resource(client: ApiClient, days_kept: int) -> DltResource:
             elapsed = (datetime.now(UTC) - created.last_value).total_seconds() / 86400
             days = max(1, min(days_kept, ceil(elapsed) + 1))
         for page in client.pages(AUDIT, AUDIT.path, {"days": days, "page_size": AUDIT_PAGE_SIZE}):
-            yield shape_records(AUDIT, page)
+            yield shape_records(AUDIT, page, api="Secoda")
 
     return audit_log
 

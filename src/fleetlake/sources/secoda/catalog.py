@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from fleetlake.errors import ApiError
+from fleetlake.errors import PaginationLoopError
 from fleetlake.sources.endpoints import ApiClient, parse_timestamp
 from fleetlake.sources.secoda.helpers import next_page_number
 
@@ -117,9 +117,10 @@ class CatalogReader:
                 return
             number += 1
             if number > last_page:
-                raise ApiError(
+                raise PaginationLoopError(
                     f"Secoda resource_catalog ({part.label}) still has a next page after page {number - 1}, past "
-                    f"its count of {part.count}: the pagination loops, so the list was stopped."
+                    f"its count of {part.count}: the pagination loops, so the list was stopped. Try again later; "
+                    "if it persists, report it to Secoda. Tables keep their last complete load."
                 )
             _, results, more = self.page(part.filter, number)
 

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import Request, Response
 
-from fleetlake.errors import ApiError
+from fleetlake.errors import PaginationLoopError
 
 NULLS = (None, "", "None", "null")
 
@@ -45,9 +45,10 @@ class NextLinkPaginator(BasePaginator):
             self._has_next_page = False
             return
         if following <= self.page:
-            raise ApiError(
+            raise PaginationLoopError(
                 f"{self.where} answered page {self.page} with a next link back to page {following}: the "
-                "pagination loops, so the list was stopped. Try again later; if it persists, report it to Secoda."
+                "pagination loops, so the list was stopped before loading any page twice. Try again later; if "
+                "it persists, report it to Secoda. Tables keep their last complete load."
             )
         self.page = following
         self._has_next_page = True

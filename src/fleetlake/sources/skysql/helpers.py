@@ -8,7 +8,7 @@ from typing import Any
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import Request, Response
 
-from fleetlake.errors import ApiError
+from fleetlake.sources.paging import LoopGuard
 
 logger = logging.getLogger("fleetlake.sources.skysql")
 
@@ -16,7 +16,8 @@ logger = logging.getLogger("fleetlake.sources.skysql")
 class NextTokenOrShortPagePaginator(BasePaginator):
     """`page_size` / `page_token` paging over bare JSON arrays, where the next token is undocumented.
 
-    When the answer carries a next-page token header, follow it. When it carries none, a page shorter
+    When the answer carries a next-page token header, follow it (a token seen before is a loop and
+    stops the list with an error). When it carries none, a page shorter
     than `page_size` ends the list; a full page without a token cannot be continued, so it ends the list
     with a warning that the list may be truncated, never silently.
     """
@@ -27,7 +28,7 @@ class NextTokenOrShortPagePaginator(BasePaginator):
         self.token_headers = token_headers
         self.where = where
         self._token: str | None = None
-        self._seen: set[str] = set()
+        self.guard = LoopGuard(where, "SkySQL")
 
     def init_request(self, request: Request) -> None:
         request.params = {**(request.params or {}), "page_size": self.page_size}
@@ -36,14 +37,10 @@ class NextTokenOrShortPagePaginator(BasePaginator):
         token = next((response.headers[h] for h in self.token_headers if response.headers.get(h)), None)
         count = len(data or [])
         if token:
-            if token in self._seen:
-                raise ApiError(
-                    f"{self.where} handed out the page token {token[:16]}... a second time: the pagination loops, "
-                    "so the list was stopped. Try again later; if it persists, report it to SkySQL."
-                )
-            self._seen.add(token)
+            # an empty page may still carry a token (the list resumes further on): follow it
+            self.guard.check(token, count)
             self._token = token
-            self._has_next_page = count > 0
+            self._has_next_page = True
             return
         self._has_next_page = False
         if count >= self.page_size:

@@ -26,7 +26,6 @@ from dlt.extract.resource import DltResource
 from dlt.sources.helpers.rest_client.client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import (
     BasePaginator,
-    JSONResponseCursorPaginator,
     SinglePagePaginator,
 )
 from dlt.sources.rest_api.config_setup import register_auth
@@ -38,6 +37,7 @@ from fleetlake.sources.checks import CheckResult, Probe, run_checks
 from fleetlake.sources.endpoints import ApiClient, Endpoint, build_resources, drop_credentials, parse_timestamp
 from fleetlake.sources.months import load_closed_months_once, month_shift
 from fleetlake.sources.months import months_to_load as load_months
+from fleetlake.sources.paging import GuardedCursorPaginator
 from fleetlake.sources.tidb_cloud.helpers import PageNumberTotalItemsPaginator, amounts_to_decimal, parse_date
 from fleetlake.sources.tidb_cloud.settings import (
     BILLING_MONTHS_KEPT,
@@ -90,7 +90,7 @@ def _paginator(page_size: int) -> Callable[[Endpoint], BasePaginator]:
         if endpoint.paging == "page":
             return PageNumberTotalItemsPaginator(page_size)
         if endpoint.paging == "token":
-            return JSONResponseCursorPaginator(cursor_path="nextPageToken", cursor_param="pageToken")
+            return GuardedCursorPaginator(f"{API} {endpoint.name}", API, "nextPageToken", "pageToken")
         return SinglePagePaginator()
 
     return paginator
