@@ -436,7 +436,15 @@ def build_app(spec: AppSpec) -> Starlette:
         return spec.quota.exceeded(decision), spec.quota.headers(decision)
 
     faults = (
-        [Middleware(FaultMiddleware, faults=spec.faults, envelope=spec.not_found, throttled=throttled)]
+        [
+            Middleware(
+                FaultMiddleware,
+                faults=spec.faults,
+                envelope=spec.not_found,
+                throttled=throttled,
+                auth_header=spec.auth_header.lower().encode("latin-1"),
+            )
+        ]
         if spec.faults
         else []
     )

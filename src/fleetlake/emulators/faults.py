@@ -1,7 +1,8 @@
 """Fault injection for every emulator: the faults real APIs and the networks in front of them produce.
 
 A `Fault` names what goes wrong (`kind`), on which requests (`path`, a glob on the request path) and
-when (after `after` matching requests, for `times` requests, or for good). `FaultMiddleware` sits
+when (after `after` matching requests, for `times` requests, or for good). Only requests carrying
+credentials count: a digest handshake's unauthenticated first leg is not an API call. `FaultMiddleware` sits
 between the request log and the gateway, so the request log records the status a client really saw.
 
 Faults on the wire (status answers, 429 storms, resets, slow answers, broken bodies, revoked keys) are
@@ -190,15 +191,29 @@ Throttled = Callable[[QuotaDecision], tuple[Response, list[tuple[str, str]]]]
 class FaultMiddleware:
     """Plays the first of `faults` that claims each request; other requests pass untouched."""
 
-    def __init__(self, app: ASGIApp, faults: Sequence[Fault], envelope: Envelope, throttled: Throttled) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        faults: Sequence[Fault],
+        envelope: Envelope,
+        throttled: Throttled,
+        auth_header: bytes = b"authorization",
+    ) -> None:
         self.app = app
         self.faults = list(faults)
         self.envelope = envelope
         self.throttled = throttled
+        self.auth_header = auth_header
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        if scope["type"] != "http" or path.startswith("/_emulator"):
+        if (
+            scope["type"] != "http"
+            or path.startswith("/_emulator")
+            # a request without credentials (a digest handshake's first leg) is not an API call: it
+            # neither counts nor plays, so `after=N` means the same whatever thread met the challenge
+            or not any(name == self.auth_header for name, _ in scope["headers"])
+        ):
             await self.app(scope, receive, send)
             return
         fault = next((f for f in self.faults if f.claim(path)), None)

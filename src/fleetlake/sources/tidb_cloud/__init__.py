@@ -114,10 +114,18 @@ def _audit_record(raw: dict[str, Any]) -> dict[str, Any]:
 def _audit_table(rows: list[dict[str, Any]]) -> Any:
     """Audit log rows as an Arrow table with `endTime` typed, parsed by Arrow rather than row by row.
 
-    Rows Arrow cannot put in one table (a field that changes type) go to dlt as they are.
+    Rows Arrow cannot put in one table (a field that changes type) go to dlt as they are, and fields
+    some rows lack are columns all the same.
     """
     try:
-        table = pa.Table.from_pylist(rows)
+        first = rows[0].keys()
+        if all(row.keys() == first for row in rows):
+            table = pa.Table.from_pylist(rows)
+        else:
+            # from_pylist takes its columns from the first row only: a field that appears later (the API
+            # added one) would be dropped without a word, so name every row's fields
+            names = dict.fromkeys(name for row in rows for name in row)
+            table = pa.Table.from_pydict({name: [row.get(name) for row in rows] for name in names})
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         for row in rows:
             row["endTime"] = parse_timestamp(row.get("endTime"))

@@ -1,0 +1,182 @@
+"""The fault suite's setups: each API's emulator with canary keys, the resources a run loads, and a
+snapshot of the destination to compare runs by content."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from fleetlake import pipelines
+from fleetlake.emulators.faults import Fault, parse_fault
+from fleetlake.emulators.secoda import SecodaEmulator
+from fleetlake.emulators.skysql import SkySQLEmulator
+from fleetlake.emulators.tidb_cloud import ApiKey, TiDBCloudEmulator
+from fleetlake.sources import get_api
+from tests.sources.tidb_cloud.conftest import NOW
+
+CANARY = {
+    "tidb": "canary-tidb-4e1d-do-not-leak",
+    "skysql": "canary-skysql-9b2f-do-not-leak",
+    "secoda": "canary-secoda-77c0-do-not-leak",
+}
+DLT_COLUMNS = ("_dlt_load_id", "_dlt_id", "_dlt_parent_id", "_dlt_root_id")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """How the suite runs one API: its emulator with faults, its settings and the resources it loads."""
+
+    name: str
+    make: Callable[[Sequence[Fault]], Any]
+    settings: Callable[[Any, str], dict[str, Any]]
+    resources: tuple[str, ...]
+    dataset: str
+    paths: dict[str, str] = field(default_factory=dict)
+    """Where each fault family lands: `list` (a paged list), `loop` (a token or link paged list), `pk`."""
+
+
+def _tidb(faults: Sequence[Fault]) -> TiDBCloudEmulator:
+    key = ApiKey(CANARY["tidb"], ("org:owner",))
+    return TiDBCloudEmulator(now=NOW, rate_limit=None, keys={"canary-public": key}, faults=faults)
+
+
+def _tidb_settings(emulator: TiDBCloudEmulator, url: str) -> dict[str, Any]:
+    return {
+        "public_key": "canary-public",
+        "private_key": CANARY["tidb"],
+        **emulator.base_urls(url),
+        "billing_end_month": "2026-11",
+        "page_size": 5,
+    }
+
+
+def _skysql(faults: Sequence[Fault]) -> SkySQLEmulator:
+    return SkySQLEmulator(now=NOW, keys={CANARY["skysql"]: "org-canary"}, faults=faults)
+
+
+def _skysql_settings(emulator: SkySQLEmulator, url: str) -> dict[str, Any]:
+    # pages of 5: the 8 services take two pages, so faults land on a page reached by its token
+    return {"api_key": CANARY["skysql"], "base_url": emulator.base_url(url), "page_size": 5}
+
+
+def _secoda(faults: Sequence[Fault]) -> SecodaEmulator:
+    return SecodaEmulator(now=NOW, keys={CANARY["secoda"]: "canary"}, faults=faults)
+
+
+def _secoda_settings(emulator: SecodaEmulator, url: str) -> dict[str, Any]:
+    return {"api_key": CANARY["secoda"], "base_url": emulator.base_url(url)}
+
+
+SETUPS = {
+    "tidb": Setup(
+        "tidb",
+        _tidb,
+        _tidb_settings,
+        ("audit_logs", "dedicated_clusters", "projects", "clusters"),
+        "tidb_instance_data",
+        {"list": "/iam/v1beta1/auditLogs", "loop": "/dedicated/v1beta1/clusters", "pk": "/dedicated/v1beta1/clusters"},
+    ),
+    "skysql": Setup(
+        "skysql",
+        _skysql,
+        _skysql_settings,
+        ("services", "backups", "sizes"),
+        "skysql_data",
+        {"list": "/provisioning/v1/services", "loop": "/provisioning/v1/services", "pk": "/provisioning/v1/services"},
+    ),
+    "secoda": Setup(
+        "secoda",
+        _secoda,
+        _secoda_settings,
+        ("resource_catalog", "columns", "tags"),
+        "secoda_data",
+        {"list": "/api/v1/resource/catalog", "loop": "/api/v1/table/columns", "pk": "/api/v1/tag"},
+    ),
+}
+PK_FIELD = {"tidb": "clusterId", "skysql": "id", "secoda": "id"}
+
+
+def fault(setup: Setup, text: str) -> Fault:
+    """A fault from its command-line form, `{list}`, `{loop}` and `{pk}` naming the setup's paths."""
+    return parse_fault(text.format(**setup.paths))
+
+
+@pytest.fixture
+def fault_env(monkeypatch):
+    """Retries without backoff, a 1 s client timeout and DEBUG logging everywhere (secrets must not show)."""
+    monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "0")
+    monkeypatch.setenv("RUNTIME__REQUEST_TIMEOUT", "1")
+    monkeypatch.setenv("RUNTIME__LOG_LEVEL", "DEBUG")
+    for name in ("fleetlake", "dlt"):
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.DEBUG)
+
+
+def load(setup: Setup, emulator: Any, url: str, workdir: Path) -> pipelines.RunReport:
+    """One run of the setup's resources into workdir/<api>.duckdb, with its own pipelines folder."""
+    return pipelines.run(
+        get_api(setup.name),
+        source_kwargs=setup.settings(emulator, url),
+        resources=list(setup.resources),
+        pipelines_dir=workdir / "pipelines",
+        duckdb_path=workdir / f"{setup.name}.duckdb",
+    )
+
+
+def snapshot(database: Path, dataset: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every data table's rows (dlt's bookkeeping columns left out), sorted, with a header row of names."""
+    tables: dict[str, list[tuple[Any, ...]]] = {}
+    with duckdb.connect(str(database), read_only=True) as connection:
+        names = [
+            row[0]
+            for row in connection.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1", [dataset]
+            ).fetchall()
+        ]
+        for name in names:
+            if name.startswith("_dlt_"):
+                continue
+            columns = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?"
+                    " ORDER BY column_name",
+                    [dataset, name],
+                ).fetchall()
+                if row[0] not in DLT_COLUMNS
+            ]
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            rows = connection.execute(f'SELECT {quoted} FROM {dataset}."{name}"').fetchall()
+            tables[name] = [tuple(columns), *sorted(rows, key=repr)]
+    return tables
+
+
+def loads(database: Path, dataset: str) -> int:
+    """How many loads dlt recorded in the dataset."""
+    with duckdb.connect(str(database), read_only=True) as connection:
+        return int(connection.execute(f"SELECT count(*) FROM {dataset}._dlt_loads").fetchone()[0])  # type: ignore[index]
+
+
+_REFERENCES: dict[str, dict[str, list[tuple[Any, ...]]]] = {}
+
+
+@pytest.fixture
+def reference(tmp_path_factory, fault_env):
+    """The snapshot of a clean run of an API, made once per session: `reference("tidb")`."""
+
+    def get(api: str) -> dict[str, list[tuple[Any, ...]]]:
+        if api not in _REFERENCES:
+            setup = SETUPS[api]
+            workdir = tmp_path_factory.mktemp(f"reference-{api}")
+            emulator = setup.make([])
+            with emulator.serve() as server:
+                load(setup, emulator, server.url, workdir)
+            _REFERENCES[api] = snapshot(workdir / f"{api}.duckdb", setup.dataset)
+        return _REFERENCES[api]
+
+    return get

@@ -1,0 +1,179 @@
+"""Every fault the emulators can play, against every API, over real sockets with DEBUG logging and
+canary keys: transient faults load exactly what a clean run loads; drift evolves the schema and loses
+nothing; terminal faults fail with a message naming the API, the endpoint and the fix, and leave the
+destination as the last complete load left it. No output, file or table ever holds a key."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from fleetlake.errors import (
+    AuthenticationError,
+    FleetlakeError,
+    MalformedAnswerError,
+    MissingPrimaryKeyError,
+    PaginationLoopError,
+    ServerError,
+)
+from fleetlake.troubleshoot import causes, explain
+from tests.faults.conftest import CANARY, PK_FIELD, SETUPS, fault, load, loads, snapshot
+from tests.secrets import assert_no_canary
+
+APIS = list(SETUPS)
+
+# (label, fault, times it must play); `{list}` is a paged list, `{loop}` a token- or link-paged one
+TRANSIENT = [
+    ("500 burst", "500@{list},after=1", 3),
+    ("502 burst", "502@{list},after=1", 3),
+    ("503 burst", "503@{list},after=1", 3),
+    ("504 burst", "504@{list},after=1", 3),
+    ("429 storm", "429@{list},after=1,seconds=0.05", 5),
+    ("reset mid-body", "reset@{list},after=1", 1),
+    ("slower than the timeout", "slow@{list},after=1,seconds=1.5", 1),
+    ("truncated JSON", "truncate@{list},after=1", 1),
+    ("malformed JSON", "malformed@{list},after=1", 1),
+    ("proxy HTML 502", "html@{list},after=1", 1),
+    ("captive portal HTML 200", "html@{list},after=1,status=200", 1),
+    ("empty page with a next token", "empty-page@{loop}", 1),
+]
+# Secoda pages by page number: there is no token for an empty page to carry
+NOT_APPLICABLE = {("secoda", "empty page with a next token")}
+
+
+def _scan(api, capfd, caplog, *folders):
+    out, err = capfd.readouterr()
+    assert_no_canary(
+        CANARY[api],
+        texts=(out, err, caplog.text),
+        folders=folders,
+        duckdb_files=[p for folder in folders for p in folder.glob("*.duckdb")],
+    )
+
+
+@pytest.mark.parametrize(
+    ("api", "label", "text", "times"),
+    [(api, *case) for case in TRANSIENT for api in APIS if (api, case[0]) not in NOT_APPLICABLE],
+    ids=[f"{case[0]}-{api}" for case in TRANSIENT for api in APIS if (api, case[0]) not in NOT_APPLICABLE],
+)
+def test_transient_fault_loads_exactly_what_a_clean_run_loads(
+    api, label, text, times, reference, tmp_path, capfd, caplog, fault_env
+):
+    setup = SETUPS[api]
+    expected = reference(api)
+    injected = fault(setup, text)
+    emulator = setup.make([injected])
+    with emulator.serve() as server:
+        load(setup, emulator, server.url, tmp_path)
+    assert injected.fired == times
+    assert injected.exhausted
+    status = int(injected.kind) if injected.kind.isdigit() else injected.status or 502
+    if injected.kind.isdigit() or (injected.kind == "html" and status != 200):
+        assert emulator.requests.count(path=injected.path, status=status) == times
+    got = snapshot(tmp_path / f"{api}.duckdb", setup.dataset)
+    assert list(got) == list(expected)
+    for table in expected:
+        assert got[table] == expected[table], f"{table} differs from a clean run after {label}"
+    _scan(api, capfd, caplog, tmp_path)
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_a_new_field_becomes_a_new_column_and_nothing_is_lost(api, reference, tmp_path, capfd, caplog, fault_env):
+    setup = SETUPS[api]
+    expected = reference(api)
+    injected = fault(setup, "new-field@{list},after=1,field=driftNote")
+    emulator = setup.make([injected])
+    with emulator.serve() as server:
+        load(setup, emulator, server.url, tmp_path)
+    got = snapshot(tmp_path / f"{api}.duckdb", setup.dataset)
+    table = {"tidb": "audit_logs", "skysql": "services", "secoda": "resource_catalog"}[api]
+    header, *rows = got[table]
+    assert "drift_note" in header
+    index = header.index("drift_note")
+    noted = [row for row in rows if row[index] is not None]
+    page = {"tidb": 5, "skysql": 3, "secoda": 100}[api]  # the records of the second page
+    assert len(noted) == page
+    assert all(str(row[index]).startswith("added by the API") for row in noted)
+    # with the new column taken out, every table is exactly what a clean run loads
+    stripped = sorted((row[:index] + row[index + 1 :] for row in rows), key=repr)
+    assert [header[:index] + header[index + 1 :], *stripped] == expected[table]
+    for other in expected:
+        if other != table:
+            assert got[other] == expected[other]
+    _scan(api, capfd, caplog, tmp_path)
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_a_field_that_changes_type_goes_to_a_variant_column(api, reference, tmp_path, capfd, caplog, fault_env):
+    setup = SETUPS[api]
+    expected = reference(api)
+    # TiDB's audit log has no numeric field: its clusters' node counts change type instead
+    target = {"tidb": "type-change@{pk},after=1", "skysql": "type-change@{list},after=1,field=nodes"}
+    injected = fault(setup, target.get(api, "type-change@{list},after=1"))
+    emulator = setup.make([injected])
+    with emulator.serve() as server:
+        load(setup, emulator, server.url, tmp_path)
+    assert injected.fired == 1
+    got = snapshot(tmp_path / f"{api}.duckdb", setup.dataset)
+    table = {"tidb": "dedicated_clusters", "skysql": "services", "secoda": "resource_catalog"}[api]
+    header, *rows = got[table]
+    variants = [name for name in header if "__v_" in name]
+    assert len(variants) == 1, header
+    variant = header.index(variants[0])
+    original = header.index(variants[0].split("__v_")[0])
+    changed = [row for row in rows if row[variant] is not None]
+    assert len(changed) == {"tidb": 2, "skysql": 3, "secoda": 100}[api]
+    assert all(row[original] is None and str(row[variant]).endswith("(was a number)") for row in changed)
+    assert len(rows) == len(expected[table]) - 1
+    _scan(api, capfd, caplog, tmp_path)
+
+
+TERMINAL = [
+    ("key revoked mid-run", "revoke,after=3", AuthenticationError, ("answered 401", "credentials")),
+    ("pagination loop", "loop@{loop}", PaginationLoopError, ("pagination loops",)),
+    ("record without its key", "no-pk@{pk},field={pk_field}", MissingPrimaryKeyError, ("without its primary key",)),
+    ("503 that never ends", "503@{list},times=forever", ServerError, ("kept answering 503 after retries",)),
+    ("body never JSON", "malformed@{list},times=forever", MalformedAnswerError, ("not valid JSON",)),
+]
+ENDPOINT = {
+    "pagination loop": {"tidb": "dedicated_clusters", "skysql": "services", "secoda": "columns"},
+    "record without its key": {"tidb": "dedicated_clusters", "skysql": "services", "secoda": "tags"},
+    "503 that never ends": {"tidb": "audit_logs", "skysql": "services", "secoda": "resource_catalog"},
+    "body never JSON": {"tidb": "audit_logs", "skysql": "services", "secoda": "resource_catalog"},
+}
+TITLE = {"tidb": "TiDB Cloud", "skysql": "SkySQL", "secoda": "Secoda"}
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize(("label", "text", "error", "words"), TERMINAL, ids=[t[0] for t in TERMINAL])
+def test_terminal_fault_fails_clearly_and_keeps_the_last_complete_load(
+    api, label, text, error, words, tmp_path, capfd, caplog, fault_env
+):
+    setup = SETUPS[api]
+    database = tmp_path / f"{api}.duckdb"
+    clean = setup.make([])
+    with clean.serve() as server:
+        load(setup, clean, server.url, tmp_path)
+    before, loads_before = snapshot(database, setup.dataset), loads(database, setup.dataset)
+
+    # a day later there is new data to load, and the fault
+    injected = fault(setup, text.replace("{pk_field}", PK_FIELD[api]))
+    faulty = setup.make([injected])
+    faulty.clock.advance(timedelta(days=1))
+    with faulty.serve() as server, pytest.raises(Exception) as raised:  # noqa: PT011 (dlt wraps it)
+        load(setup, faulty, server.url, tmp_path)
+    assert injected.fired >= 1
+    root = next(cause for cause in causes(raised.value) if isinstance(cause, FleetlakeError))
+    assert type(root) is error
+    message, code = explain(raised.value, None)
+    assert message.startswith(TITLE[api]), message
+    for word in words:
+        assert word in message
+    if label in ENDPOINT:
+        assert f"{TITLE[api]} {ENDPOINT[label][api]} " in message
+    assert "\n" not in message
+    assert code == root.exit_code != 0
+    assert snapshot(database, setup.dataset) == before
+    assert loads(database, setup.dataset) == loads_before
+    _scan(api, capfd, caplog, tmp_path)
