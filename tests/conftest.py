@@ -3,13 +3,18 @@ import os
 import pytest
 
 
+def clean_environ(folder):
+    """os.environ without any fleetlake/dlt settings, with dlt's folders inside `folder`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "DESTINATION__", "RUNTIME__"))}
+    env["DLT_DATA_DIR"] = str(folder / "dlt-data")
+    env["HOME"] = str(folder / "home")
+    return env
+
+
 @pytest.fixture
 def clean_env(tmp_path):
     """An environment without any fleetlake/dlt settings, with dlt's folders inside tmp_path."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "DESTINATION__", "RUNTIME__"))}
-    env["DLT_DATA_DIR"] = str(tmp_path / "dlt-data")
-    env["HOME"] = str(tmp_path / "home")
-    return env
+    return clean_environ(tmp_path)
 
 
 def run_pipeline(api_name, tmp_path, source_kwargs, resources=None):

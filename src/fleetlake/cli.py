@@ -17,8 +17,9 @@ import click
 from fleetlake import __version__
 from fleetlake.emulators.faults import FaultSpecError, describe_kinds, parse_fault
 from fleetlake.errors import ConfigurationError, FleetlakeError
-from fleetlake.pipelines import RunReport, run
+from fleetlake.pipelines import DEFAULT_DESTINATION, RunReport, run, writable_folder
 from fleetlake.sources import REGISTRY, ApiSpec, get_api
+from fleetlake.sources.checks import CheckResult, verdict
 from fleetlake.troubleshoot import explain
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -56,7 +57,8 @@ class FleetlakeGroup(click.Group):
                 traceback.print_exc()
             api = ctx.obj.get("api") if ctx.obj else None
             message, code = explain(error, api)
-            click.echo(f"error: {message}", err=True)
+            # one paragraph, whatever line breaks a wrapped library's message carried
+            click.echo(f"error: {' '.join(message.split())}", err=True)
             if not debug:
                 click.echo("(run with --debug for the full traceback)", err=True)
             ctx.exit(code)
@@ -143,7 +145,7 @@ def _demo_emulator(api: ApiSpec, seed: int) -> Iterator[dict[str, Any]]:
 @click.option(
     "--dir",
     "workdir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=Path(),
     show_default=True,
     help="Folder for the DuckDB file and the pipelines' working data.",
@@ -157,7 +159,7 @@ def demo(apis: Sequence[str], workdir: Path, seed: int) -> None:
       fleetlake demo            # every API
       fleetlake demo tidb       # TiDB Cloud only
     """
-    workdir.mkdir(parents=True, exist_ok=True)
+    writable_folder(workdir, what=f"--dir {workdir}", fix="Set --dir to a folder you can write to, e.g. --dir ./demo.")
     duckdb_path = (workdir / "fleetlake_demo.duckdb").resolve()
     pipelines_dir = (workdir / ".fleetlake" / "pipelines").resolve()
     reports = []
@@ -181,7 +183,12 @@ def demo(apis: Sequence[str], workdir: Path, seed: int) -> None:
 @api_argument
 @destination_options
 @click.option("--resources", "-r", default=None, help="Comma-separated resources to load (default: all).")
-@click.option("--pipelines-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option(
+    "--pipelines-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder for the pipeline's state and working data (default: dlt's, ~/.dlt/pipelines).",
+)
 @click.option("--progress/--no-progress", default=None, help="Show progress (default: when on a terminal).")
 def run_command(
     api: ApiSpec,
@@ -199,6 +206,14 @@ def run_command(
       fleetlake run tidb --resources clusters,audit_logs --destination postgres
     """
     names = [name.strip() for name in resources.split(",") if name.strip()] if resources else None
+    if pipelines_dir is not None:
+        fix = "Set --pipelines-dir to a folder you can write to, or leave it out for dlt's own (~/.dlt/pipelines)."
+        writable_folder(pipelines_dir, what=f"--pipelines-dir {pipelines_dir}", fix=fix)
+    if destination == DEFAULT_DESTINATION:
+        # the DuckDB file is <pipeline>.duckdb in the current folder, where the seed pages' scripts find it
+        fix = "Run fleetlake from a folder you can write to, or load elsewhere with --destination."
+        where = f"The current folder {Path.cwd()}, where run writes {api.pipeline_name}.duckdb,"
+        writable_folder(Path.cwd(), what=where, fix=fix)
     report = run(
         api,
         resources=names,
@@ -219,18 +234,24 @@ def check(api: ApiSpec) -> None:
     Example:
       fleetlake check tidb
     """
-    results = api.load("check")()
+    results: list[CheckResult] = api.load("check")()
     for result in results:
         mark = "ok  " if result.ok else "FAIL"
         click.echo(f"{mark} {result.server:<22} {result.url}\n     {result.message}")
-    if not all(result.ok for result in results):
-        raise SystemExit(1)
+    failure = verdict(api.title, results)
+    if failure is not None:
+        raise failure
 
 
 @cli.command(epilog=FAULTS_HELP)
 @api_argument
 @click.option("--port", default=8700, show_default=True, help="Port on 127.0.0.1 (0 picks a free one).")
-@click.option("--scale", type=click.Choice(["demo", "large"]), default="demo", show_default=True)
+@click.option(
+    "--scale",
+    default="demo",
+    show_default=True,
+    help="Size of the data: demo or large (every API), medium (tidb: some 250 clusters).",
+)
 @click.option("--seed", default=0, show_default=True, help="Seed of the synthetic data.")
 @click.option("--rate-limit", default=100, show_default=True, help="Requests per window per key; 0 disables the limit.")
 @click.option("--rate-window", default=60.0, show_default=True, help="Quota window in seconds.")

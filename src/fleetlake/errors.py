@@ -81,3 +81,11 @@ class UnreachableError(FleetlakeError):
 
     exit_code = 6
     transient = True
+
+
+class CheckFailedError(FleetlakeError):
+    """`fleetlake check` found a server failing; carries the first failure's message and exit code."""
+
+    def __init__(self, message: str, *, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
+import dlt
 import requests
-from dlt.common.configuration.exceptions import ConfigFieldMissingException, LookupTraces
+from dlt.common.configuration.exceptions import (
+    ConfigFieldMissingException,
+    ConfigValueCannotBeCoercedException,
+    LookupTraces,
+)
 from dlt.common.destination.client import DestinationClientConfiguration
 from dlt.common.destination.exceptions import UnknownDestinationModule
 
 from fleetlake.errors import ConfigurationError, FleetlakeError, UnreachableError
+from fleetlake.http.urls import connection_failure
 from fleetlake.sources import ApiSpec
+
+# what an output path answers when it cannot be created or written
+PATH_ERRNOS = frozenset(
+    {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTDIR, errno.EEXIST, errno.EISDIR, errno.ENOSPC}
+)
 
 
 def causes(error: BaseException) -> Iterator[BaseException]:
@@ -63,14 +76,52 @@ def _missing_credentials(error: ConfigFieldMissingException, api: ApiSpec | None
     )
 
 
-def _unreachable(error: requests.RequestException) -> str:
+def _configured(api: ApiSpec, setting: str) -> Any:
+    key = f"sources.{api.section}.{setting}"
+    try:
+        values: list[Any] = [dlt.config.get(key), dlt.secrets.get(key)]
+    except Exception:  # a value that cannot be read cannot be named either
+        return None
+    return next((value for value in values if value), None)
+
+
+def _unreachable(error: requests.RequestException, api: ApiSpec | None) -> str:
     url = error.request.url if error.request is not None and error.request.url else ""
     host = urlsplit(url).netloc or "the API host"
-    kind = "did not answer in time" if isinstance(error, requests.Timeout) else "could not be reached"
+    what, fix = connection_failure(error)
+    where = ""
+    if api is not None:
+        settings = [name for name in api.url_settings if urlsplit(str(_configured(api, name) or "")).netloc == host]
+        if settings:
+            verb = "points" if len(settings) == 1 else "point"
+            where = f"{', '.join(f'`{name}`' for name in settings)} in [sources.{api.section}] {verb} there. "
+        else:
+            named = " or ".join(f"`{name}`" for name in api.url_settings)
+            where = f"It is {api.title}'s own address ({named} in [sources.{api.section}] not set). "
+    return f"{host} {what}. {where}{fix} fleetlake retried before giving up; tables keep their last complete load."
+
+
+def _not_coerced(error: ConfigValueCannotBeCoercedException, api: ApiSpec | None) -> str:
+    kinds = {int: "a whole number", float: "a number", bool: "true or false"}
+    kind = kinds.get(error.hint, f"a {getattr(error.hint, '__name__', error.hint)}")
+    secret = api is not None and error.field_name in api.secret_settings
+    value = "not shown (a secret)" if secret else repr(error.field_value)
+    where = (
+        f" (in [sources.{api.section}] of .dlt/config.toml, or SOURCES__{api.section.upper()}__"
+        f"{error.field_name.upper()})"
+        if api
+        else ""
+    )
     return (
-        f"{host} {kind} ({type(error).__name__}). Check the network connection and any proxy "
-        "(HTTPS_PROXY), and the base URL settings; fleetlake retried before giving up. Tables keep their "
-        "last complete load."
+        f"The setting `{error.field_name}` is {value}, which is not {kind}. Set `{error.field_name}`{where} to "
+        f"{kind}, or remove it to use the default."
+    )
+
+
+def _unwritable(error: OSError) -> str:
+    return (
+        f"Cannot write {error.filename}: {error.strerror}. Choose a folder you can write to (--dir of demo, "
+        "--pipelines-dir of run; run puts its DuckDB file in the current folder)."
     )
 
 
@@ -83,19 +134,18 @@ def explain(error: BaseException, api: ApiSpec | None = None) -> tuple[str, int]
             return _missing_credentials(cause, api), ConfigurationError.exit_code
         if isinstance(cause, UnknownDestinationModule):
             return (
-                f"Unknown destination: {cause}. Use a dlt destination name such as duckdb, postgres, "
-                "filesystem, bigquery or snowflake.",
+                f"Destination {cause.ref!r} could not be set up: dlt knows no destination of that name. Set "
+                "--destination to a dlt destination name such as duckdb, postgres, filesystem, bigquery or "
+                "snowflake.",
                 ConfigurationError.exit_code,
             )
+        if isinstance(cause, ConfigValueCannotBeCoercedException):
+            return _not_coerced(cause, api), ConfigurationError.exit_code
         if isinstance(cause, requests.ConnectionError | requests.Timeout):
-            return _unreachable(cause), UnreachableError.exit_code
+            return _unreachable(cause, api), UnreachableError.exit_code
         if isinstance(cause, requests.HTTPError):
             return str(cause), 4
-        if isinstance(cause, PermissionError):
-            return (
-                f"Cannot write {cause.filename}: permission denied. Choose a folder you can write to "
-                "(for example --dir or --pipelines-dir).",
-                ConfigurationError.exit_code,
-            )
+        if isinstance(cause, OSError) and cause.filename and cause.errno in PATH_ERRNOS:
+            return _unwritable(cause), ConfigurationError.exit_code
     first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
     return f"{type(error).__name__}: {first_line}", 1

@@ -85,18 +85,26 @@ def test_check_says_plainly_what_fails(tmp_path, clean_env, canary_emulator):
         env=tidb_env(clean_env, emulator, server, "viewer-public", "viewer-private"),
         cwd=tmp_path,
     )
-    assert viewer.returncode == 1
+    # the exit code and the paragraph on stderr are the first failure's: 3 for a missing role
+    assert viewer.returncode == 3
     assert viewer.stdout.count("ok  ") == 4
     assert "FAIL billing_base_url" in viewer.stdout
     assert "answered 403 Forbidden" in viewer.stdout
+    assert viewer.stderr.startswith("error: TiDB Cloud bills (GET ")
+    assert "(1 of 5 TiDB Cloud checks failed; each is listed above.)\n" in viewer.stderr
     wrong = fleetlake("check", "tidb", env=tidb_env(clean_env, emulator, server, CANARY_PUBLIC, "wrong"), cwd=tmp_path)
+    assert wrong.returncode == 3
     assert wrong.stdout.count("FAIL") == 5
     assert wrong.stdout.count("answered 401 Unauthorized") == 5
     closed = dict(tidb_env(clean_env, emulator, server))
     closed["SOURCES__TIDB_INSTANCE_SOURCE__IAM_BASE_URL"] = "http://127.0.0.1:9/iam/v1beta1"
     unreachable = fleetlake("check", "tidb", env=closed, cwd=tmp_path)
-    assert "FAIL iam_base_url" in unreachable.stdout
-    assert "cannot reach http://127.0.0.1:9/iam/v1beta1" in unreachable.stdout
+    assert unreachable.returncode == 6
+    assert "FAIL iam_base_url           http://127.0.0.1:9/iam/v1beta1/apikeys" in unreachable.stdout
+    assert (
+        "`iam_base_url` in [sources.tidb_instance_source] is 'http://127.0.0.1:9/iam/v1beta1', and 127.0.0.1:9 "
+        "refused the connection" in unreachable.stdout
+    )
     assert "Traceback" not in viewer.stdout + viewer.stderr + wrong.stderr + unreachable.stderr
 
 

@@ -57,12 +57,20 @@ class _SharedNonceDigestAuth(HTTPDigestAuth):
         super().__init__(username, password)
         self._thread_local = _DigestState({})
         self._first = threading.Lock()
+        self._first_thread: int | None = None
         self._challenged = threading.Event()
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
         # threads starting together would each meet the 401 challenge: one goes, the others wait for it
-        if not self._challenged.is_set() and not self._first.acquire(blocking=False):
-            self._challenged.wait(self.FIRST_HANDSHAKE_WAIT)
+        if not self._challenged.is_set():
+            if self._first.acquire(blocking=False):
+                self._first_thread = threading.get_ident()
+            elif self._first_thread == threading.get_ident():
+                # the first request is being sent again without having had an answer (a refused
+                # connection, retried): there is no handshake to wait for
+                self._challenged.set()
+            else:
+                self._challenged.wait(self.FIRST_HANDSHAKE_WAIT)
         prepared: PreparedRequest = super().__call__(request)  # type: ignore[no-untyped-call]
         return prepared
 
@@ -75,8 +83,8 @@ class _SharedNonceDigestAuth(HTTPDigestAuth):
             answered: Response = super().handle_401(r, **kwargs)  # type: ignore[no-untyped-call]
             return answered
         finally:
-            if self._thread_local.last_nonce or self._thread_local.chal:
-                self._challenged.set()
+            # after any answer: a challenge to share, or none to wait for (a 404 from a wrong base URL)
+            self._challenged.set()
 
     def init_per_thread_state(self) -> None:
         if not hasattr(self._thread_local, "init"):

@@ -33,6 +33,8 @@ class ApiSpec:
     # safely when the parent's own rows are loaded too
     companions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     secret_settings: tuple[str, ...] = field(default=())
+    # settings holding the servers' addresses, to name the one pointing at a host that fails
+    url_settings: tuple[str, ...] = ("base_url",)
 
     def load(self, target: str) -> Any:
         module, _, attr = getattr(self, target).partition(":")
@@ -64,6 +66,13 @@ REGISTRY: dict[str, ApiSpec] = {
                 "SELECT name, cluster_type, region, status__cluster_status FROM {dataset}.clusters ORDER BY name"
             ),
             secret_settings=("public_key", "private_key"),
+            url_settings=(
+                "base_url",
+                "dedicated_base_url",
+                "serverless_base_url",
+                "iam_base_url",
+                "billing_base_url",
+            ),
         ),
         ApiSpec(
             name="skysql",

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
+from dlt.sources.helpers.rest_client.exceptions import IgnoreResponseException
 
-from fleetlake.errors import FleetlakeError
+from fleetlake.errors import ApiError, CheckFailedError, FleetlakeError, UnreachableError
+from fleetlake.http.responses import raise_for_api_status
+from fleetlake.http.urls import connection_failure
 from fleetlake.sources.endpoints import ApiClient
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    """What one cheap request to one server showed."""
+    """What one cheap request to one server showed; a failure keeps its error (its message and exit code)."""
 
     server: str
     url: str
     ok: bool
     message: str
+    error: FleetlakeError | None = None
 
 
 @dataclass(frozen=True)
@@ -32,20 +38,59 @@ class Probe:
     params: Mapping[str, Any]
 
 
-def run_checks(client: ApiClient, probes: Mapping[str, Probe]) -> list[CheckResult]:
-    """Make each probe's request once; a failure is explained, never raised."""
+def _probe(client: ApiClient, probe: Probe, where: str) -> None:
+    """Make the probe's request; raise a `FleetlakeError` saying what its answer means."""
+    rest = client.by_server[probe.server]
+    response = rest.request(probe.path, params=dict(probe.params))
+    if response.status_code == 404:
+        # every probe asks for a list the API always has: a 404 means the address is not the API's
+        raise ApiError(
+            f"{where} is {rest.base_url!r}: a server answers there, but not as the {client.api} API "
+            f"(GET {response.url.split('?')[0]} answered 404 Not Found). Set it to the {client.api} API's "
+            "address, or remove it to use the default."
+        )
+    # an empty answer ("204 No Content") is a readable one
+    with suppress(IgnoreResponseException):
+        raise_for_api_status(client.api, probe.name, credentials_hint=client.credentials_hint)(response)
+
+
+def run_checks(client: ApiClient, probes: Mapping[str, Probe], *, section: str) -> list[CheckResult]:
+    """Make each probe's request once; a failure is explained, never raised.
+
+    `section` is where the servers' settings live (`sources.<name>`): a failure names the setting. A
+    host that could not be reached is not asked again for the other probes.
+    """
     results = []
+    unreachable: dict[str, UnreachableError] = {}
     for label, probe in probes.items():
-        url = f"{client.by_server[probe.server].base_url}/{probe.path}".split("?")[0]
+        base_url = client.by_server[probe.server].base_url
+        url = f"{base_url}/{probe.path}".split("?")[0]
+        host = urlsplit(url).netloc
+        where = f"`{probe.server}` in [{section}]"
         try:
-            client.get_json(probe.server, probe.name, probe.path, params=dict(probe.params))
+            if host in unreachable:
+                raise unreachable[host]
+            _probe(client, probe, where)
         except FleetlakeError as error:
-            results.append(CheckResult(label, url, False, str(error)))
-        except requests.ConnectionError:
-            reason = f"cannot reach {url}: check the network, a proxy, or the base URL setting."
-            results.append(CheckResult(label, url, False, reason))
-        except requests.RequestException as error:
-            results.append(CheckResult(label, url, False, f"request failed: {error}"))
+            results.append(CheckResult(label, url, False, str(error), error))
+        except requests.RequestException as failure:
+            what, fix = connection_failure(failure)
+            unreached = UnreachableError(f"{where} is {base_url!r}, and {host} {what}. {fix}")
+            if isinstance(failure, requests.ConnectionError | requests.Timeout):
+                unreachable[host] = unreached
+            results.append(CheckResult(label, url, False, str(unreached), unreached))
         else:
             results.append(CheckResult(label, url, True, f"ok ({probe.name} readable)"))
     return results
+
+
+def verdict(api: str, results: Sequence[CheckResult]) -> CheckFailedError | None:
+    """None when every check passed, else one paragraph: the first failure, and how many failed."""
+    failed = [result for result in results if not result.ok]
+    if not failed:
+        return None
+    first = failed[0].error or FleetlakeError(failed[0].message)
+    return CheckFailedError(
+        f"{first.message} ({len(failed)} of {len(results)} {api} checks failed; each is listed above.)",
+        exit_code=first.exit_code,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,8 @@ import dlt
 from fleetlake.errors import ConfigurationError
 
 logger = logging.getLogger("fleetlake.sources")
+
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 def month_shift(month: str, delta: int) -> str:
@@ -33,13 +36,12 @@ def months_to_load(end_month: str | None, months_back: int, *, section: str, api
             f"the current month and at most {kept} before it. Set it between 0 and {kept}."
         )
     end = end_month or datetime.now(UTC).strftime("%Y-%m")
-    try:
-        datetime.strptime(end, "%Y-%m")
-    except ValueError:
+    # a pattern, not strptime, which takes 2026-1 and 26-11 (the year 26)
+    if not MONTH.fullmatch(end):
         raise ConfigurationError(
             f"billing_end_month in [sources.{section}] is {end!r}, which is not a month. Use the form "
             "YYYY-MM, for example 2026-11, or leave it out to end at the current month."
-        ) from None
+        )
     return [month_shift(end, -k) for k in range(months_back, -1, -1)]
 
 

@@ -95,6 +95,8 @@ class TiDBScale:
 
 SCALES: Mapping[str, TiDBScale] = {
     "demo": TiDBScale(),
+    # a fleet of some 250 clusters: enough children that latency, not fixed costs, sets a sync's time
+    "medium": TiDBScale(projects=25, clusters_per_project=(8, 12)),
     "large": TiDBScale(
         projects=40,
         clusters_per_project=(60, 140),

@@ -23,7 +23,7 @@ from dlt.sources.helpers.rest_client.client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator, SinglePagePaginator
 
 from fleetlake.errors import ConfigurationError
-from fleetlake.http import build_session, check_base_url, limiter_for
+from fleetlake.http import build_session, check_base_url, check_key, limiter_for
 from fleetlake.sources.checks import CheckResult, Probe, run_checks
 from fleetlake.sources.endpoints import ApiClient, Endpoint, build_resources, parse_timestamp, shape_records
 from fleetlake.sources.secoda.catalog import EPOCH, CatalogReader, SplitReport, updated_at
@@ -79,11 +79,7 @@ def _paginator(endpoint: Endpoint) -> BasePaginator:
 
 
 def _client(api_key: str, url: str, *, max_attempts: int = 6, max_quota_wait_seconds: float = 900.0) -> ApiClient:
-    if not api_key:
-        raise ConfigurationError(
-            f"The Secoda API key is empty. Set api_key in [sources.{SECTION}] of .dlt/secrets.toml, or the "
-            f"environment variable SOURCES__{SECTION.upper()}__API_KEY."
-        )
+    api_key = check_key(api_key, setting="api_key", section=f"sources.{SECTION}")
     limiter = limiter_for(api_key, name=f"{API} API key quota", scope=url)
     limiter.max_wait_seconds = max_quota_wait_seconds
     rest = RESTClient(
@@ -246,4 +242,4 @@ def check_secoda(
         "catalog": Probe("base_url", "resource_catalog", "resource/catalog", {"page": 1}),
         "integrations": Probe("base_url", "integration", "integration/integrations", {}),
     }
-    return run_checks(client, probes)
+    return run_checks(client, probes, section=f"sources.{SECTION}")

@@ -20,7 +20,7 @@ from dlt.sources.helpers.rest_client.client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator, PageNumberPaginator, SinglePagePaginator
 
 from fleetlake.errors import ConfigurationError
-from fleetlake.http import build_session, check_base_url, limiter_for
+from fleetlake.http import build_session, check_base_url, check_key, limiter_for
 from fleetlake.sources.checks import CheckResult, Probe, run_checks
 from fleetlake.sources.endpoints import ApiClient, Endpoint, build_resources
 from fleetlake.sources.months import load_closed_months_once, months_to_load
@@ -83,11 +83,7 @@ def _client(
     max_attempts: int = 6,
     max_quota_wait_seconds: float = 900.0,
 ) -> ApiClient:
-    if not api_key:
-        raise ConfigurationError(
-            f"The SkySQL API key is empty. Set api_key in [sources.{SECTION}] of .dlt/secrets.toml, or the "
-            f"environment variable SOURCES__{SECTION.upper()}__API_KEY."
-        )
+    api_key = check_key(api_key, setting="api_key", section=f"sources.{SECTION}")
     if not 1 <= page_size <= PAGE_SIZE:
         raise ConfigurationError(f"page_size in [sources.{SECTION}] is {page_size}; SkySQL accepts 1 to {PAGE_SIZE}.")
     url = check_base_url(base_url, setting="base_url", section=f"sources.{SECTION}")
@@ -168,4 +164,4 @@ def check_skysql(
         "skybackup": Probe("base_url", "backups", "skybackup/v1/backups", {"page_size": 1}),
         "billing": Probe("base_url", "billing_account", "billing/v1/account", {}),
     }
-    return run_checks(client, probes)
+    return run_checks(client, probes, section=f"sources.{SECTION}")

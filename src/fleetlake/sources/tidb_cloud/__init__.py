@@ -31,7 +31,7 @@ from dlt.sources.helpers.rest_client.paginators import (
 from dlt.sources.rest_api.config_setup import register_auth
 
 from fleetlake.errors import ConfigurationError
-from fleetlake.http import DigestAuth, build_session, check_base_url, limiter_for
+from fleetlake.http import DigestAuth, build_session, check_base_url, check_key, limiter_for
 from fleetlake.http.prefetch import prefetched
 from fleetlake.sources.checks import CheckResult, Probe, run_checks
 from fleetlake.sources.endpoints import ApiClient, Endpoint, build_resources, drop_credentials, parse_timestamp
@@ -276,12 +276,8 @@ def _clients(
     max_quota_wait_seconds: float,
     max_attempts: int = 6,
 ) -> ApiClient:
-    if not public_key or not private_key:
-        raise ConfigurationError(
-            f"TiDB Cloud credentials are empty. Set public_key and private_key in [sources.{SECTION}] of "
-            f".dlt/secrets.toml, or the environment variables SOURCES__{SECTION.upper()}__PUBLIC_KEY and "
-            f"SOURCES__{SECTION.upper()}__PRIVATE_KEY."
-        )
+    public_key = check_key(public_key, setting="public_key", section=f"sources.{SECTION}")
+    private_key = check_key(private_key, setting="private_key", section=f"sources.{SECTION}")
     if not 1 <= page_size <= PAGE_SIZE:
         raise ConfigurationError(
             f"page_size in [sources.{SECTION}] is {page_size}; TiDB Cloud lists accept 1 to {PAGE_SIZE}."
@@ -364,4 +360,4 @@ def check_tidb_cloud(
         "iam_base_url": Probe("iam_base_url", "api_keys", "apikeys", {"pageSize": 1}),
         "billing_base_url": Probe("billing_base_url", "bills", f"bills/{month}", {}),
     }
-    return run_checks(clients, probes)
+    return run_checks(clients, probes, section=f"sources.{SECTION}")
