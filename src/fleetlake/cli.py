@@ -38,6 +38,9 @@ def _configure_logging(level: str, explicit: bool) -> None:
     # dlt reads its own level from the runtime configuration; its default warnings are about schema
     # inference (columns that stayed null), so they show only when a level is asked for
     os.environ.setdefault("RUNTIME__LOG_LEVEL", level if explicit else "ERROR")
+    # dlt reports anonymous usage to dltHub by default; a loader of audit trails and bills should not
+    # call anyone its user did not name (offline, it also waits on DNS). RUNTIME__DLTHUB_TELEMETRY=true opts in
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 
 class FleetlakeGroup(click.Group):

@@ -20,6 +20,7 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
+from fleetlake.duckdb_destination import resumable_duckdb
 from fleetlake.errors import ConfigurationError
 from fleetlake.sources import ApiSpec
 
@@ -72,7 +73,7 @@ def resolve_destination(
                 "checkpoint_threshold": DUCKDB_CHECKPOINT_THRESHOLD,
             },
         )
-        return dlt.destinations.duckdb(credentials)
+        return resumable_duckdb(credentials)
     if not isinstance(destination, str):
         return destination
     try:
