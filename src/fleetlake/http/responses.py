@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,11 @@ def error_detail(response: Response) -> str:
     try:
         body = response.json()
     except ValueError:
-        text = response.text.strip().replace("\n", " ")
+        text = " ".join(response.text.split())
+        if text[:1] == "<":
+            # a web server's or proxy's page, not the API's envelope: its title says enough
+            title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE)
+            return f"an HTML page ({title.group(1).strip()[:80]})" if title else "an HTML page"
         return text[:200]
     if isinstance(body, dict):
         for key in ("message", "msgPrefix", "error", "detail", "errors"):
@@ -84,6 +89,7 @@ def raise_for_api_status(
     credentials_hint: str,
     missing_ok: bool = False,
     missing_reason: str = "",
+    base_url_setting: str = "the base URL setting of this server",
 ) -> ResponseHook:
     """A requests response hook that turns 4xx/5xx answers into fleetlake errors and parses the others.
 
@@ -115,8 +121,8 @@ def raise_for_api_status(
             )
         if status == 404:
             raise ApiError(
-                f"{where} answered 404 Not Found: {detail}. Check the base URL setting for this server "
-                f"(a path or host typo answers 404), or leave this resource out with --resources."
+                f"{where} answered 404 Not Found: {detail}. Check {base_url_setting} (a path or host typo "
+                f"answers 404; `fleetlake check` tries every server), or leave this resource out with --resources."
             )
         if status == 429:
             raise ApiError(f"{where} answered 429 Too Many Requests after waiting for the quota: {detail}.")

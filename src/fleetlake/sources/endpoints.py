@@ -198,6 +198,8 @@ class ApiClient:
     by_server: dict[str, RESTClient]
     paginator: Callable[[Endpoint], BasePaginator]
     page_params: Callable[[Endpoint], dict[str, Any]]
+    section: str = ""
+    """The source's config section (`tidb_instance_source`), so a 404 names the base URL setting."""
     concurrency: int = 8
     executor: ThreadPoolExecutor = field(init=False)
 
@@ -237,6 +239,7 @@ class ApiClient:
             self.api,
             endpoint.name,
             credentials_hint=self.credentials_hint,
+            base_url_setting=self._setting(endpoint.server),
             missing_ok=missing_ok or endpoint.optional,
             missing_reason=missing_reason if not endpoint.optional else "The API does not offer it here.",
         )
@@ -249,9 +252,14 @@ class ApiClient:
         ):
             yield list(page)
 
+    def _setting(self, server: str) -> str:
+        return f"`{server}` in [sources.{self.section}]" if self.section else "the base URL setting of this server"
+
     def get_json(self, server: str, name: str, path: str, **kwargs: Any) -> Any:
         """One request's JSON answer, errors raised as for `pages`."""
-        hook = raise_for_api_status(self.api, name, credentials_hint=self.credentials_hint)
+        hook = raise_for_api_status(
+            self.api, name, credentials_hint=self.credentials_hint, base_url_setting=self._setting(server)
+        )
         response = self.by_server[server].request(path, hooks={"response": [hook]}, **kwargs)
         return response.json()
 

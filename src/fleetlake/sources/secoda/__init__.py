@@ -87,7 +87,7 @@ def _client(api_key: str, url: str, *, max_attempts: int = 6, max_quota_wait_sec
         auth=BearerTokenAuth(token=api_key),
         session=build_session(limiter, max_attempts=max_attempts),
     )
-    return ApiClient(API, CREDENTIALS_HINT, {"base_url": rest}, _paginator, lambda endpoint: {})
+    return ApiClient(API, CREDENTIALS_HINT, {"base_url": rest}, _paginator, lambda endpoint: {}, SECTION)
 
 
 def _catalog_resources(

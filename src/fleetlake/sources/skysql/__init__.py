@@ -101,6 +101,7 @@ def _client(
         {"base_url": rest},
         _paginator(page_size, token_headers),
         _page_params(page_size),
+        SECTION,
     )
 
 

@@ -295,7 +295,7 @@ def _clients(
         )
         for name, url in urls.items()
     }
-    return ApiClient(API, CREDENTIALS_HINT, by_server, _paginator(page_size), _page_params(page_size))
+    return ApiClient(API, CREDENTIALS_HINT, by_server, _paginator(page_size), _page_params(page_size), SECTION)
 
 
 @dlt.source(name="tidb_instance_source", section=SECTION, max_table_nesting=2)

@@ -1,0 +1,58 @@
+"""Error answers explained: a list that 404s names the base URL setting to check, and an HTML page is
+described by its title rather than quoted; a 2xx body that is not JSON is named as such."""
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from fleetlake.errors import ApiError, MalformedAnswerError
+from fleetlake.http.responses import raise_for_api_status
+
+PAGE = b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>"
+
+
+class WebServer(BaseHTTPRequestHandler):
+    """A web server, not the API: HTML on every path; 404, or 200 under /portal (a captive portal)."""
+
+    def do_GET(self):  # the name http.server dispatches to
+        self.send_response(200 if self.path.startswith("/portal") else 404)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(PAGE)))
+        self.end_headers()
+        self.wfile.write(PAGE)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def web_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), WebServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_a_404_names_the_setting_and_describes_the_page(web_server):
+    hook = raise_for_api_status(
+        "SkySQL", "services", credentials_hint="", base_url_setting="`base_url` in [sources.skysql_source]"
+    )
+    with pytest.raises(ApiError) as raised:
+        requests.get(web_server + "/provisioning/v1/services", hooks={"response": [hook]}, timeout=10)
+    assert str(raised.value) == (
+        f"SkySQL services (GET {web_server}/provisioning/v1/services) answered 404 Not Found: an HTML page "
+        "(404 Not Found). Check `base_url` in [sources.skysql_source] (a path or host typo answers 404; "
+        "`fleetlake check` tries every server), or leave this resource out with --resources."
+    )
+
+
+def test_a_200_html_page_is_a_malformed_answer_naming_the_endpoint(web_server):
+    hook = raise_for_api_status("Secoda", "tags", credentials_hint="")
+    with pytest.raises(MalformedAnswerError) as raised:
+        requests.get(web_server + "/portal/tag", hooks={"response": [hook]}, timeout=10)
+    message = str(raised.value)
+    assert message.startswith(f"Secoda tags (GET {web_server}/portal/tag) answered 200 with an HTML page, not the")
+    assert "Check the base URL and any HTTPS_PROXY setting" in message
+    assert message.endswith("Tables keep their last complete load.")
