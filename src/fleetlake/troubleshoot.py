@@ -14,6 +14,7 @@ from dlt.common.configuration.exceptions import (
     ConfigValueCannotBeCoercedException,
     LookupTraces,
 )
+from dlt.common.configuration.specs import RuntimeConfiguration
 from dlt.common.destination.client import DestinationClientConfiguration
 from dlt.common.destination.exceptions import UnknownDestinationModule
 
@@ -106,12 +107,16 @@ def _not_coerced(error: ConfigValueCannotBeCoercedException, api: ApiSpec | None
     kind = kinds.get(error.hint, f"a {getattr(error.hint, '__name__', error.hint)}")
     secret = api is not None and error.field_name in api.secret_settings
     value = "not shown (a secret)" if secret else repr(error.field_value)
-    where = (
-        f" (in [sources.{api.section}] of .dlt/config.toml, or SOURCES__{api.section.upper()}__"
-        f"{error.field_name.upper()})"
-        if api
-        else ""
-    )
+    if error.field_name in RuntimeConfiguration.get_resolvable_fields():
+        # dlt's own run settings (request_timeout, ...) live in [runtime], whatever section asked for them
+        where = f" (in [runtime] of .dlt/config.toml, or RUNTIME__{error.field_name.upper()})"
+    elif api:
+        where = (
+            f" (in [sources.{api.section}] of .dlt/config.toml, or SOURCES__{api.section.upper()}__"
+            f"{error.field_name.upper()})"
+        )
+    else:
+        where = ""
     return (
         f"The setting `{error.field_name}` is {value}, which is not {kind}. Set `{error.field_name}`{where} to "
         f"{kind}, or remove it to use the default."

@@ -426,4 +426,7 @@ def test_a_run_killed_anywhere_converges_when_run_again(trial, lab, crash_record
 
 @pytest.mark.parametrize("trial", WINDOWS, ids=str)
 def test_a_run_killed_between_a_commit_and_its_record_converges(trial, lab, crash_records):
-    check(lab.outcome(trial), crash_records)
+    outcome = lab.outcome(trial)
+    check(outcome, crash_records)
+    # aimed at one statement, the kill must have met it: were dlt to word it otherwise, this would test nothing
+    assert outcome.record["died"] is True, f"the kill point {trial.match!r} was never reached"

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from fleetlake.emulators.faults import Fault, FaultSpecError, parse_fault
+from fleetlake.emulators.secoda import SecodaEmulator
 from fleetlake.emulators.skysql import SkySQLEmulator
 from fleetlake.emulators.tidb_cloud import TiDBCloudEmulator
 from tests.emulators.conftest import digest_session
@@ -189,3 +190,37 @@ def test_emulate_refuses_a_fault_it_cannot_read():
     assert result.returncode == 2
     assert "--fault: fault option 'after=x' in '503,after=x' is not a number" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_secoda_faults_answer_as_django_rest_framework_does(serve):
+    faults = [parse_fault("503@*/tag"), parse_fault("429@*/user,seconds=2"), parse_fault("revoke@*/document/")]
+    server = serve(SecodaEmulator(keys={KEY: "faults"}, faults=faults))
+    headers = {"Authorization": f"Bearer {KEY}"}
+    unavailable = requests.get(server.url + "/api/v1/tag", headers=headers, timeout=10)
+    assert (unavailable.status_code, unavailable.json()) == (503, {"detail": "injected fault: /api/v1/tag"})
+    throttled = requests.get(server.url + "/api/v1/user", headers=headers, timeout=10)
+    assert throttled.status_code == 429
+    assert throttled.json() == {"detail": "Request was throttled. Expected available in 2 seconds."}
+    assert throttled.headers["Retry-After"] == "2"
+    revoked = requests.get(server.url + "/api/v1/document/", headers=headers, timeout=10)
+    assert (revoked.status_code, revoked.json()) == (401, {"detail": "Invalid token."})
+    assert revoked.headers["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_a_body_fault_waits_for_an_answer_it_can_change(serve):
+    # regions have no `nodes`: the fault is not spent on them, and plays on the services list
+    fault = parse_fault("type-change,field=nodes")
+    server = serve(skysql(fault))
+    regions = get(server.url + "/provisioning/v1/regions").json()
+    assert fault.fired == 0
+    assert all("nodes" not in region for region in regions)
+    services = get(server.url + SERVICES).json()
+    assert fault.fired == 1
+    assert str(services[0]["nodes"]).endswith("(was a number)")
+
+
+@pytest.mark.parametrize(("text", "message"), [("html,status=0", "status must be an HTTP status"),
+                                               ("slow,seconds=inf", "seconds must be a number 0 or more")])  # fmt: skip
+def test_a_fault_option_out_of_range_is_refused(text, message):
+    with pytest.raises(FaultSpecError, match=message):
+        parse_fault(text)

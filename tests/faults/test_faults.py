@@ -177,3 +177,40 @@ def test_terminal_fault_fails_clearly_and_keeps_the_last_complete_load(
     assert snapshot(database, setup.dataset) == before
     assert loads(database, setup.dataset) == loads_before
     _scan(api, capfd, caplog, tmp_path)
+
+
+def test_empty_pages_that_never_end_stop_the_list_instead_of_requesting_forever(tmp_path, fault_env):
+    setup = SETUPS["skysql"]
+    injected = fault(setup, "empty-page@{loop},times=forever")
+    emulator = setup.make([injected])
+    with emulator.serve() as server, pytest.raises(Exception) as raised:  # noqa: PT011 (dlt wraps it)
+        load(setup, emulator, server.url, tmp_path)
+    root = next(cause for cause in causes(raised.value) if isinstance(cause, FleetlakeError))
+    assert type(root) is PaginationLoopError
+    assert str(root).startswith("SkySQL services answered 50 empty pages in a row, each with another next-page token")
+    assert injected.fired == 50
+
+
+def test_dlt_runtime_settings_set_the_attempts(tmp_path, fault_env, monkeypatch):
+    monkeypatch.setenv("RUNTIME__REQUEST_MAX_ATTEMPTS", "2")
+    setup = SETUPS["skysql"]
+    injected = fault(setup, "503@{list},times=forever")
+    emulator = setup.make([injected])
+    with emulator.serve() as server, pytest.raises(Exception) as raised:  # noqa: PT011 (dlt wraps it)
+        load(setup, emulator, server.url, tmp_path)
+    assert isinstance(next(c for c in causes(raised.value) if isinstance(c, FleetlakeError)), ServerError)
+    assert emulator.requests.count(path=injected.path, status=503) == 2
+
+
+@pytest.mark.parametrize("value", ["-1", "abc"])
+def test_a_runtime_setting_that_is_not_a_positive_number_is_named(value, tmp_path, fault_env, monkeypatch):
+    monkeypatch.setenv("RUNTIME__REQUEST_TIMEOUT", value)
+    setup = SETUPS["skysql"]
+    emulator = setup.make([])
+    with emulator.serve() as server, pytest.raises(Exception) as raised:  # noqa: PT011 (dlt may wrap it)
+        load(setup, emulator, server.url, tmp_path)
+    message, code = explain(raised.value, None)
+    assert code == 2
+    assert "`request_timeout`" in message
+    assert "RUNTIME__REQUEST_TIMEOUT" in message
+    assert len(emulator.requests) == 0

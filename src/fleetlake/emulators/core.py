@@ -420,6 +420,8 @@ class AppSpec:
     """The header whose presence the request log records as `authorized` (e.g. `x-api-key`)."""
     faults: Sequence[Fault] = field(default_factory=list)
     """Faults to play (see `fleetlake.emulators.faults`), first claim wins."""
+    throttled: Callable[[QuotaDecision], Response] | None = None
+    """The over-quota answer when the quota is charged elsewhere than `quota` (a 429 fault plays it)."""
 
 
 def build_app(spec: AppSpec) -> Starlette:
@@ -430,10 +432,11 @@ def build_app(spec: AppSpec) -> Starlette:
         return spec.not_found(request.url.path, exc.status_code, exc.detail)
 
     def throttled(decision: QuotaDecision) -> tuple[Response, list[tuple[str, str]]]:
-        if spec.quota is None:
-            wait = decision.reset_header()
-            return spec.not_found("", 429, "rate limit exceeded"), [("Retry-After", wait)]
-        return spec.quota.exceeded(decision), spec.quota.headers(decision)
+        if spec.quota is not None:
+            return spec.quota.exceeded(decision), spec.quota.headers(decision)
+        if spec.throttled is not None:
+            return spec.throttled(decision), []
+        return spec.not_found("", 429, "rate limit exceeded"), [("Retry-After", decision.reset_header())]
 
     faults = (
         [

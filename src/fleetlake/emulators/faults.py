@@ -95,8 +95,10 @@ class Fault:
             raise FaultSpecError(f"after must be 0 or more, got {self.after}")
         if self.times is not None and self.times < 1:
             raise FaultSpecError(f"times must be 1 or more (or forever), got {self.times}")
-        if self.seconds is not None and self.seconds < 0:
-            raise FaultSpecError(f"seconds must be 0 or more, got {self.seconds}")
+        if self.seconds is not None and not 0 <= self.seconds < float("inf"):
+            raise FaultSpecError(f"seconds must be a number 0 or more, got {self.seconds}")
+        if self.status is not None and not 100 <= self.status <= 599:
+            raise FaultSpecError(f"status must be an HTTP status, 100 to 599, got {self.status}")
 
     def claim(self, path: str) -> bool:
         """Count a request to `path`; True when this request is one the fault plays on."""
@@ -112,7 +114,7 @@ class Fault:
             return True
 
     def unclaim(self) -> None:
-        """Give back a claim the request could not play (a paging fault on a list without tokens)."""
+        """Give back a claim the request could not play (a list without tokens, an answer without the field)."""
         with self._lock:
             self.fired -= 1
             self._seen -= 1
@@ -275,8 +277,11 @@ class FaultMiddleware:
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
             raise InjectedResetError(f"connection dropped after {len(body) // 2} of {len(body)} bytes")
-        if 200 <= status < 300:
-            body = _broken_body(fault, body)
+        changed = _broken_body(fault, body) if 200 <= status < 300 else body
+        if changed == body:
+            # nothing to break here (an error answer, no records, no such field): wait for another request
+            fault.unclaim()
+        body = changed
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
@@ -303,13 +308,15 @@ def _broken_body(fault: Fault, body: bytes) -> bytes:
     elif fault.kind == "type-change":
         numeric = (k for k, v in records[0].items() if isinstance(v, int | float) and not isinstance(v, bool))
         changed = fault.field_name or next(numeric, None)
-        if changed is None:
+        if changed is None or not any(changed in record for record in records):
             return body
         for record in records:
             if changed in record:
                 record[changed] = f"{record[changed]} (was a number)"
     elif fault.kind == "no-pk":
-        records[0].pop(fault.field_name or "id", None)
+        if (fault.field_name or "id") not in records[0]:
+            return body
+        del records[0][fault.field_name or "id"]
     return json.dumps(payload, separators=(",", ":")).encode()
 
 

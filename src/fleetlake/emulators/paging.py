@@ -73,6 +73,7 @@ class PageTokens:
 
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
+        self._empty_pages = 0
 
     def _sign(self, scope: str, offset: int, variant: int) -> bytes:
         message = f"{scope}\n{offset}" + (f"\n{variant}" if variant else "")
@@ -116,7 +117,9 @@ class PageTokens:
         if fault is None or fault.kind != "empty-page" or start >= total:
             return None
         fault.applied = True
-        return self.issue(scope, start, variant=1)
+        self._empty_pages += 1
+        # a fresh token each time, as a server issuing a new cursor per answer would
+        return self.issue(scope, start, variant=1 + self._empty_pages % 255)
 
 
 def token_scope(kind: str, query: QueryParams, ignore: Iterable[str] = ()) -> str:

@@ -14,7 +14,7 @@ from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
 from requests.exceptions import ChunkedEncodingError, ConnectionError, Timeout
 
-from fleetlake.errors import MalformedAnswerError
+from fleetlake.errors import ConfigurationError, MalformedAnswerError
 from fleetlake.http.quota import QuotaLimiter
 
 logger = logging.getLogger("fleetlake.http")
@@ -85,8 +85,20 @@ class _PacedClient(Client):
 
 def _runtime(name: str, default: float) -> float:
     """A `[runtime]` request setting of dlt's (e.g. RUNTIME__REQUEST_TIMEOUT), or fleetlake's default."""
-    value = dlt.config.get(f"runtime.{name}", float)
-    return default if value is None else float(value)
+    raw: Any = dlt.config.get(f"runtime.{name}")
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not value > 0 and not (name == "request_backoff_factor" and value == 0):
+        raise ConfigurationError(
+            f"The setting `{name}` in [runtime] (or RUNTIME__{name.upper()}) is {raw!r}, which is not a positive "
+            f"number. Set it to a number of {'seconds' if 'timeout' in name or 'delay' in name else 'times'}, "
+            f"or leave it out for fleetlake's default, {default:g}."
+        )
+    return value
 
 
 def build_session(

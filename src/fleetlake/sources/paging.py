@@ -1,9 +1,10 @@
-"""Guards every token-paged list shares: a token handed out twice is a loop, and so is a run of empty
-pages that never ends. Both stop the list with an error naming it, instead of loading pages twice or
+"""Guards every token-paged list shares: a token handed out twice after a page of records, or empty
+pages that never end, stop the list with an error naming it, instead of loading a page twice or
 requesting forever."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
@@ -11,12 +12,20 @@ from requests import Response
 
 from fleetlake.errors import PaginationLoopError
 
+logger = logging.getLogger("fleetlake.sources")
+
 MAX_EMPTY_PAGES = 50
 """Empty pages in a row that still carry a next token before the list is given up as looping."""
 
 
 class LoopGuard:
-    """Remembers a list's page tokens; `check` raises when one comes back or empty pages never end."""
+    """Remembers a list's page tokens and decides whether the list goes on.
+
+    A token handed out a second time after a page of records is a loop: following it would load that
+    page again, so `check` raises. After an empty page it only says the list has ended (an empty last
+    page that repeats its token has nothing to load twice). A long run of empty pages, each with a fresh
+    token, raises too: it cannot be told from a loop, and ending quietly could leave rows behind.
+    """
 
     def __init__(self, where: str, vendor: str) -> None:
         self.where = where
@@ -24,22 +33,29 @@ class LoopGuard:
         self._seen: set[str] = set()
         self._empty_run = 0
 
-    def check(self, token: str, records: int) -> None:
-        """Accept the next page's `token`, handed out by a page of `records` records."""
+    def check(self, token: str, records: int) -> bool:
+        """Whether to follow `token`, handed out by a page of `records` records; raises on a loop."""
+        self._empty_run = self._empty_run + 1 if records == 0 else 0
         if token in self._seen:
+            if records == 0:
+                logger.warning(
+                    "%s answered an empty page with a token it had handed out before: the list ends", self.where
+                )
+                return False
             raise PaginationLoopError(
                 f"{self.where} handed out the page token {token[:16]}... a second time: the pagination loops, "
                 f"so the list was stopped before loading any page twice. Try again later; if it persists, "
                 f"report it to {self.vendor}. Tables keep their last complete load."
             )
         self._seen.add(token)
-        self._empty_run = self._empty_run + 1 if records == 0 else 0
         if self._empty_run >= MAX_EMPTY_PAGES:
+            # an end or a loop: no way to tell, and stopping quietly could leave rows behind
             raise PaginationLoopError(
                 f"{self.where} answered {MAX_EMPTY_PAGES} empty pages in a row, each with another next-page "
                 f"token: the pagination does not end, so the list was stopped. Try again later; if it persists, "
                 f"report it to {self.vendor}. Tables keep their last complete load."
             )
+        return True
 
 
 class GuardedCursorPaginator(JSONResponseCursorPaginator):
@@ -51,5 +67,5 @@ class GuardedCursorPaginator(JSONResponseCursorPaginator):
 
     def update_state(self, response: Response, data: list[Any] | None = None) -> None:
         super().update_state(response, data)
-        if self._next_reference:
-            self.guard.check(str(self._next_reference), len(data or []))
+        if self._next_reference and not self.guard.check(str(self._next_reference), len(data or [])):
+            self._has_next_page = False

@@ -18,7 +18,7 @@ from fleetlake.emulators.quota import QuotaDecision, QuotaLimiter
 from fleetlake.emulators.secoda import routes
 from fleetlake.emulators.secoda.context import LINK_STYLES, PREFIX, VENDOR_HOST, Context, secoda_route
 from fleetlake.emulators.secoda.data import COLUMN, DOCUMENT, SCALES, TABLE, TERM, VIEW, SecodaData, SecodaScale
-from fleetlake.emulators.secoda.errors import unmatched
+from fleetlake.emulators.secoda.errors import throttled, unmatched
 from fleetlake.emulators.secoda.gateway import SecodaGateway
 
 DEFAULT_API_KEY = "fleetlake-demo-secoda-token"
@@ -114,6 +114,7 @@ class SecodaEmulator(Emulator):
                 servers=SERVERS,
                 not_found=unmatched,
                 authenticator=SecodaGateway(self.keys, self.read_quota, self.write_quota, retry_after),
+                throttled=lambda decision: throttled(retry_after(decision)),
                 hooks=list(hooks),
                 faults=list(faults),
             )

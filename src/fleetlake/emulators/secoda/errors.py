@@ -40,7 +40,13 @@ def throttled(retry_after: float) -> Response:
 
 
 def unmatched(path: str, status: int, message: str) -> Response:
-    """Unknown paths and methods, in the same envelope."""
+    """Unknown paths and methods, and any other error status (injected faults), in the same envelope."""
     if status == 405:
         return json_response(detail("Method not allowed."), status=405)
-    return json_response(detail(NOT_FOUND), status=status)
+    if status == 404:
+        return json_response(detail(NOT_FOUND), status=404)
+    if status == 401:
+        return unauthorized("invalid")
+    # DRF's stock text for a server error; a gateway's 502-504 carry the message given
+    text = "A server error occurred." if status == 500 else f"{message}: {path}"
+    return json_response(detail(text), status=status)

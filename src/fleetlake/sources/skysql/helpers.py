@@ -38,9 +38,8 @@ class NextTokenOrShortPagePaginator(BasePaginator):
         count = len(data or [])
         if token:
             # an empty page may still carry a token (the list resumes further on): follow it
-            self.guard.check(token, count)
             self._token = token
-            self._has_next_page = True
+            self._has_next_page = self.guard.check(token, count)
             return
         self._has_next_page = False
         if count >= self.page_size:
