@@ -25,6 +25,9 @@ def _wrong_characters(value: str) -> str | None:
         return "a non-printable (control) character"
     if not value.isascii():
         return "a character outside ASCII"
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'`":
+        # TOML keeps quotes that were typed inside the string ("'key'"); no vendor's key is quoted
+        return "quotes around it"
     return None
 
 
