@@ -11,6 +11,12 @@ from __future__ import annotations
 import requests
 
 
+def env_variable(section: str, setting: str) -> str:
+    """The environment variable dlt reads `setting` of config `section` from, for messages:
+    `env_variable("sources.skysql_source", "api_key")` is SOURCES__SKYSQL_SOURCE__API_KEY."""
+    return f"{section.replace('.', '__')}__{setting}".upper()
+
+
 class FleetlakeError(Exception):
     """Base class: `str(error)` is a complete, user-facing paragraph."""
 

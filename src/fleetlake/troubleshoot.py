@@ -18,7 +18,7 @@ from dlt.common.configuration.specs import RuntimeConfiguration
 from dlt.common.destination.client import DestinationClientConfiguration
 from dlt.common.destination.exceptions import UnknownDestinationModule
 
-from fleetlake.errors import ConfigurationError, FleetlakeError, UnreachableError
+from fleetlake.errors import ConfigurationError, FleetlakeError, UnreachableError, env_variable
 from fleetlake.http.urls import connection_failure
 from fleetlake.sources import ApiSpec
 
@@ -69,7 +69,7 @@ def _missing_credentials(error: ConfigFieldMissingException, api: ApiSpec | None
     if api is None:
         return f"Required settings are missing: {fields}. Put them in .dlt/secrets.toml or the environment."
     section = api.section
-    env = " and ".join(f"SOURCES__{section.upper()}__{field.upper()}" for field in error.fields)
+    env = " and ".join(env_variable(f"sources.{section}", field) for field in error.fields)
     return (
         f"{api.title} credentials are missing ({fields}). Put them in .dlt/secrets.toml under "
         f"[sources.{section}] (see .dlt/example.secrets.toml), or set {env}. "
@@ -109,11 +109,11 @@ def _not_coerced(error: ConfigValueCannotBeCoercedException, api: ApiSpec | None
     value = "not shown (a secret)" if secret else repr(error.field_value)
     if error.field_name in RuntimeConfiguration.get_resolvable_fields():
         # dlt's own run settings (request_timeout, ...) live in [runtime], whatever section asked for them
-        where = f" (in [runtime] of .dlt/config.toml, or RUNTIME__{error.field_name.upper()})"
+        where = f" (in [runtime] of .dlt/config.toml, or {env_variable('runtime', error.field_name)})"
     elif api:
         where = (
-            f" (in [sources.{api.section}] of .dlt/config.toml, or SOURCES__{api.section.upper()}__"
-            f"{error.field_name.upper()})"
+            f" (in [sources.{api.section}] of .dlt/config.toml, or "
+            f"{env_variable(f'sources.{api.section}', error.field_name)})"
         )
     else:
         where = ""

@@ -8,45 +8,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from fleetlake.emulators.secoda import SecodaEmulator
-from fleetlake.emulators.skysql import SkySQLEmulator
-from fleetlake.emulators.tidb_cloud import ApiKey, TiDBCloudEmulator
+from tests.canaries import canary_emulator, canary_settings
 from tests.cli.test_end_to_end import fleetlake
-from tests.sources.tidb_cloud.conftest import NOW
 
 ROOT = Path(__file__).parents[2]
 CANARY = "canary-7f3a9c-do-not-leak"
 
 
-def _tidb():
-    emulator = TiDBCloudEmulator(now=NOW, rate_limit=None, keys={"canary-public-1": ApiKey(CANARY, ("org:owner",))})
-    return emulator, lambda url: {
-        "public_key": "canary-public-1",
-        "private_key": CANARY,
-        **emulator.base_urls(url),
-        "billing_end_month": "2026-11",
-    }
-
-
-def _skysql():
-    emulator = SkySQLEmulator(now=NOW, keys={CANARY: "org-canary"})
-    return emulator, lambda url: {
-        "api_key": CANARY,
-        "base_url": emulator.base_url(url),
-        "billing_end_month": "2026-11",
-        "billing_months": 11,
-    }
-
-
-def _secoda():
-    emulator = SecodaEmulator(now=NOW, keys={CANARY: "canary"})
-    return emulator, lambda url: {"api_key": CANARY, "base_url": emulator.base_url(url)}
-
-
 SETUPS = {
-    "tidb": (_tidb, "tidb_instance_source", "tidb_instance_pipeline.py"),
-    "skysql": (_skysql, "skysql_source", "skysql_pipeline.py"),
-    "secoda": (_secoda, "secoda_source", "secoda_pipeline.py"),
+    "tidb": ("tidb_instance_source", "tidb_instance_pipeline.py"),
+    "skysql": ("skysql_source", "skysql_pipeline.py"),
+    "secoda": ("secoda_source", "secoda_pipeline.py"),
 }
 
 
@@ -76,11 +48,11 @@ def test_demo_of_one_api(tmp_path, clean_env):
 
 @pytest.mark.parametrize("api", ["tidb", "skysql", "secoda"])
 def test_the_key_never_leaks_through_run_check_or_the_seed_script(api, tmp_path, clean_env):
-    make, section, script = SETUPS[api]
-    emulator, settings_for = make()
+    section, script = SETUPS[api]
+    emulator = canary_emulator(api, CANARY)
     with emulator.serve() as server:
         env = dict(clean_env)
-        for name, value in settings_for(server.url).items():
+        for name, value in canary_settings(api, emulator, server.url, CANARY).items():
             env[f"SOURCES__{section.upper()}__{name.upper()}"] = str(value)
         work = tmp_path / "work"
         work.mkdir()

@@ -39,13 +39,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from fleetlake.emulators.secoda import SecodaEmulator
-from fleetlake.emulators.skysql import SkySQLEmulator
-from fleetlake.emulators.tidb_cloud import ApiKey, TiDBCloudEmulator
 from fleetlake.sources import get_api
+from tests.canaries import canary_emulator, canary_settings
 from tests.crash.driver import PHASES
 from tests.secrets import find_canary
-from tests.sources.tidb_cloud.conftest import NOW
 
 APIS = ("tidb", "skysql", "secoda")
 TRIALS = int(os.environ.get("FLEETLAKE_CRASH_TRIALS", "6"))
@@ -60,35 +57,6 @@ DRIVER = Path(__file__).with_name("driver.py")
 # runs by design, so rows are compared without it and nested rows by their path from the root's key
 DLT_COLUMNS = {"_dlt_load_id", "_dlt_id", "_dlt_parent_id", "_dlt_root_id", "_dlt_list_idx"}
 DLT_TABLES = {"_dlt_loads", "_dlt_version", "_dlt_pipeline_state"}
-
-
-def _tidb():
-    keys = {"crash-public": ApiKey(CANARY, ("org:owner",))}
-    emulator = TiDBCloudEmulator(seed=EMULATOR_SEED, now=NOW, rate_limit=None, keys=keys)
-    return emulator, lambda url: {
-        "public_key": "crash-public",
-        "private_key": CANARY,
-        **emulator.base_urls(url),
-        "billing_end_month": "2026-11",
-    }
-
-
-def _skysql():
-    emulator = SkySQLEmulator(seed=EMULATOR_SEED, now=NOW, keys={CANARY: "org-crash"})
-    return emulator, lambda url: {
-        "api_key": CANARY,
-        "base_url": emulator.base_url(url),
-        "billing_end_month": "2026-11",
-        "billing_months": 11,
-    }
-
-
-def _secoda():
-    emulator = SecodaEmulator(seed=EMULATOR_SEED, now=NOW, keys={CANARY: "crash"})
-    return emulator, lambda url: {"api_key": CANARY, "base_url": emulator.base_url(url)}
-
-
-SETUPS = {"tidb": _tidb, "skysql": _skysql, "secoda": _secoda}
 
 
 @dataclass(frozen=True)
@@ -223,14 +191,14 @@ class Lab:
             return self.baselines[api, run]
 
     def _serve(self, api: str, run: int) -> dict[str, str]:
-        emulator, settings_for = SETUPS[api]()
+        emulator = canary_emulator(api, CANARY, seed=EMULATOR_SEED)
         # the next day's emulator has the same data as today's, and what a day adds and changes
         emulator.advance(NEXT_DAY * (run - 1))
         server = emulator.serve()
         self.servers.append(server)
         section = get_api(api).section.upper()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "DESTINATION__", "RUNTIME__"))}
-        settings = settings_for(server.url)
+        settings = canary_settings(api, emulator, server.url, CANARY)
         env.update({f"SOURCES__{section}__{name.upper()}": str(value) for name, value in settings.items()})
         # offline: dlt would send its anonymous usage events (over requests, counted as events) to dlthub
         env["RUNTIME__DLTHUB_TELEMETRY"] = "false"

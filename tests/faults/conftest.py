@@ -4,7 +4,7 @@ snapshot of the destination to compare runs by content."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,11 +14,8 @@ import pytest
 
 from fleetlake import pipelines
 from fleetlake.emulators.faults import Fault, parse_fault
-from fleetlake.emulators.secoda import SecodaEmulator
-from fleetlake.emulators.skysql import SkySQLEmulator
-from fleetlake.emulators.tidb_cloud import ApiKey, TiDBCloudEmulator
 from fleetlake.sources import get_api
-from tests.sources.tidb_cloud.conftest import NOW
+from tests.canaries import canary_emulator, canary_settings
 
 CANARY = {
     "tidb": "canary-tidb-4e1d-do-not-leak",
@@ -33,67 +30,40 @@ class Setup:
     """How the suite runs one API: its emulator with faults, its settings and the resources it loads."""
 
     name: str
-    make: Callable[[Sequence[Fault]], Any]
-    settings: Callable[[Any, str], dict[str, Any]]
     resources: tuple[str, ...]
     dataset: str
-    paths: dict[str, str] = field(default_factory=dict)
+    paths: dict[str, str]
     """Where each fault family lands: `list` (a paged list), `loop` (a token or link paged list), `pk`."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Settings beyond the canary's (smaller pages, so faults land on a page reached by its token)."""
 
+    def make(self, faults: Sequence[Fault]) -> Any:
+        """The API's emulator with the suite's canary key and `faults`."""
+        return canary_emulator(self.name, CANARY[self.name], faults=faults)
 
-def _tidb(faults: Sequence[Fault]) -> TiDBCloudEmulator:
-    key = ApiKey(CANARY["tidb"], ("org:owner",))
-    return TiDBCloudEmulator(now=NOW, rate_limit=None, keys={"canary-public": key}, faults=faults)
-
-
-def _tidb_settings(emulator: TiDBCloudEmulator, url: str) -> dict[str, Any]:
-    return {
-        "public_key": "canary-public",
-        "private_key": CANARY["tidb"],
-        **emulator.base_urls(url),
-        "billing_end_month": "2026-11",
-        "page_size": 5,
-    }
-
-
-def _skysql(faults: Sequence[Fault]) -> SkySQLEmulator:
-    return SkySQLEmulator(now=NOW, keys={CANARY["skysql"]: "org-canary"}, faults=faults)
-
-
-def _skysql_settings(emulator: SkySQLEmulator, url: str) -> dict[str, Any]:
-    # pages of 5: the 8 services take two pages, so faults land on a page reached by its token
-    return {"api_key": CANARY["skysql"], "base_url": emulator.base_url(url), "page_size": 5}
-
-
-def _secoda(faults: Sequence[Fault]) -> SecodaEmulator:
-    return SecodaEmulator(now=NOW, keys={CANARY["secoda"]: "canary"}, faults=faults)
-
-
-def _secoda_settings(emulator: SecodaEmulator, url: str) -> dict[str, Any]:
-    return {"api_key": CANARY["secoda"], "base_url": emulator.base_url(url)}
+    def settings(self, emulator: Any, url: str) -> dict[str, Any]:
+        """The source settings for `emulator` at `url`."""
+        return {**canary_settings(self.name, emulator, url, CANARY[self.name]), **self.extra}
 
 
 SETUPS = {
     "tidb": Setup(
         "tidb",
-        _tidb,
-        _tidb_settings,
         ("audit_logs", "dedicated_clusters", "projects", "clusters"),
         "tidb_instance_data",
         {"list": "/iam/v1beta1/auditLogs", "loop": "/dedicated/v1beta1/clusters", "pk": "/dedicated/v1beta1/clusters"},
+        {"page_size": 5},
     ),
     "skysql": Setup(
         "skysql",
-        _skysql,
-        _skysql_settings,
         ("services", "backups", "sizes"),
         "skysql_data",
         {"list": "/provisioning/v1/services", "loop": "/provisioning/v1/services", "pk": "/provisioning/v1/services"},
+        # pages of 5: the 8 services take two pages
+        {"page_size": 5},
     ),
     "secoda": Setup(
         "secoda",
-        _secoda,
-        _secoda_settings,
         ("resource_catalog", "columns", "tags"),
         "secoda_data",
         {"list": "/api/v1/resource/catalog", "loop": "/api/v1/table/columns", "pk": "/api/v1/tag"},

@@ -7,11 +7,7 @@ Messages never contain the key: only its length and what kind of character is wr
 
 from __future__ import annotations
 
-from fleetlake.errors import ConfigurationError
-
-
-def _env_name(section: str, setting: str) -> str:
-    return f"{section.replace('.', '__')}__{setting}".upper()
+from fleetlake.errors import ConfigurationError, env_variable
 
 
 def _wrong_characters(value: str) -> str | None:
@@ -33,7 +29,7 @@ def _wrong_characters(value: str) -> str | None:
 
 def check_key(value: str | None, *, setting: str, section: str) -> str:
     """Return the key, or raise a `ConfigurationError` naming the setting and what is wrong with it."""
-    where = f"`{setting}` in [{section}] (or {_env_name(section, setting)})"
+    where = f"`{setting}` in [{section}] (or {env_variable(section, setting)})"
     if not value:
         raise ConfigurationError(
             f"{where} is empty. Set it to the API key in .dlt/secrets.toml or the environment variable "

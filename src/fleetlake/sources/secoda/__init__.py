@@ -22,7 +22,7 @@ from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator, SinglePagePaginator
 
-from fleetlake.errors import ConfigurationError
+from fleetlake.errors import ConfigurationError, env_variable
 from fleetlake.http import build_session, check_base_url, check_key, limiter_for
 from fleetlake.sources.checks import CheckResult, Probe, run_checks
 from fleetlake.sources.endpoints import ApiClient, Endpoint, build_resources, parse_timestamp, shape_records
@@ -47,7 +47,8 @@ logger = logging.getLogger("fleetlake.sources.secoda")
 
 API = "Secoda"
 CREDENTIALS_HINT = (
-    f"Check api_key in [sources.{SECTION}] of .dlt/secrets.toml (or SOURCES__{SECTION.upper()}__API_KEY), and "
+    f"Check api_key in [sources.{SECTION}] of .dlt/secrets.toml (or {env_variable(f'sources.{SECTION}', 'api_key')}), "
+    "and "
     'the region: a workspace at eu.secoda.co needs region = "eu", apac.secoda.co region = "apac", a '
     'self-hosted one base_url = "https://<your host>/api/v1". Keys are created under Settings > API.'
 )

@@ -19,7 +19,7 @@ from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 from dlt.sources.helpers.rest_client.client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator, PageNumberPaginator, SinglePagePaginator
 
-from fleetlake.errors import ConfigurationError
+from fleetlake.errors import ConfigurationError, env_variable
 from fleetlake.http import build_session, check_base_url, check_key, limiter_for
 from fleetlake.sources.checks import CheckResult, Probe, run_checks
 from fleetlake.sources.endpoints import ApiClient, Endpoint, build_resources
@@ -51,7 +51,7 @@ logger = logging.getLogger("fleetlake.sources.skysql")
 
 API = "SkySQL"
 CREDENTIALS_HINT = (
-    f"Check api_key in [sources.{SECTION}] of .dlt/secrets.toml (or SOURCES__{SECTION.upper()}__API_KEY): "
+    f"Check api_key in [sources.{SECTION}] of .dlt/secrets.toml (or {env_variable(f'sources.{SECTION}', 'api_key')}): "
     "create a key under User Profile > API Keys in the SkySQL console; a revoked key answers 401."
 )
 

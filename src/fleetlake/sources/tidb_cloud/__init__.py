@@ -30,7 +30,7 @@ from dlt.sources.helpers.rest_client.paginators import (
 )
 from dlt.sources.rest_api.config_setup import register_auth
 
-from fleetlake.errors import ConfigurationError
+from fleetlake.errors import ConfigurationError, env_variable
 from fleetlake.http import DigestAuth, build_session, check_base_url, check_key, limiter_for
 from fleetlake.http.prefetch import prefetched
 from fleetlake.sources.checks import CheckResult, Probe, run_checks
@@ -65,7 +65,8 @@ logger = logging.getLogger("fleetlake.sources.tidb_cloud")
 API = "TiDB Cloud"
 CREDENTIALS_HINT = (
     f"Check public_key and private_key in [sources.{SECTION}] of .dlt/secrets.toml (or "
-    f"SOURCES__{SECTION.upper()}__PUBLIC_KEY / SOURCES__{SECTION.upper()}__PRIVATE_KEY): the public key is "
+    f"{env_variable(f'sources.{SECTION}', 'public_key')} / {env_variable(f'sources.{SECTION}', 'private_key')}): "
+    "the public key is "
     "the user name and the private key the password of an API key created under Organization Settings > "
     "API Keys; a deleted key answers 401."
 )
