@@ -24,6 +24,7 @@ from requests.auth import HTTPDigestAuth
 
 from fleetlake import pipelines
 from fleetlake.http import DigestAuth
+from fleetlake.imports import keep_pandas_out
 from fleetlake.sources import get_api
 
 
@@ -32,6 +33,7 @@ def _rss_mb() -> float:
 
 
 def fleetlake(config: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    """`pipelines.run` in a process set up as `fleetlake run` sets up its own for DuckDB."""
     report = pipelines.run(
         get_api("tidb"),
         source_kwargs=config["settings"],
@@ -115,6 +117,8 @@ def raw(config: dict[str, Any], workdir: Path) -> dict[str, Any]:
 def main() -> None:
     config = json.loads(sys.argv[1])
     kind = config["kind"]
+    if kind == "fleetlake":
+        keep_pandas_out()  # as `fleetlake run` does when it loads DuckDB (fleetlake/imports.py)
     # imports are done above: the clock measures the load, not the interpreter starting
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(config["workdir"]) if config.get("workdir") else Path(tmp)

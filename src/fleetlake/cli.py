@@ -17,6 +17,7 @@ import click
 from fleetlake import __version__
 from fleetlake.emulators.faults import FaultSpecError, describe_kinds, parse_fault
 from fleetlake.errors import ConfigurationError, FleetlakeError
+from fleetlake.imports import keep_pandas_out
 from fleetlake.pipelines import DEFAULT_DESTINATION, RunReport, run, writable_folder
 from fleetlake.sources import REGISTRY, ApiSpec, get_api
 from fleetlake.sources.checks import CheckResult, verdict
@@ -163,6 +164,7 @@ def demo(apis: Sequence[str], workdir: Path, seed: int) -> None:
       fleetlake demo tidb       # TiDB Cloud only
     """
     writable_folder(workdir, what=f"--dir {workdir}", fix="Set --dir to a folder you can write to, e.g. --dir ./demo.")
+    keep_pandas_out()  # 40 MB this process never needs (fleetlake/imports.py)
     duckdb_path = (workdir / "fleetlake_demo.duckdb").resolve()
     pipelines_dir = (workdir / ".fleetlake" / "pipelines").resolve()
     reports = []
@@ -217,6 +219,8 @@ def run_command(
         fix = "Run fleetlake from a folder you can write to, or load elsewhere with --destination."
         where = f"The current folder {Path.cwd()}, where run writes {api.pipeline_name}.duckdb,"
         writable_folder(Path.cwd(), what=where, fix=fix)
+        # 40 MB this process never needs; other destinations' drivers may import pandas (fleetlake/imports.py)
+        keep_pandas_out()
     report = run(
         api,
         resources=names,

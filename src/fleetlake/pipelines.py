@@ -21,17 +21,15 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
-from fleetlake.duckdb_destination import resumable_duckdb
+from fleetlake.duckdb_destination import COPY_MEMORY_LIMIT, resumable_duckdb
 from fleetlake.errors import ConfigurationError
 from fleetlake.sources import ApiSpec
 
 logger = logging.getLogger("fleetlake")
 
 DEFAULT_DESTINATION = "duckdb"
-# 64 MB ran out of memory merging Secoda's large catalog (1.5M rows); 128 MB merges it
-DUCKDB_MEMORY_LIMIT = "128MB"
 # DuckDB holds inserted rows in memory until a checkpoint writes them out: checkpointing every 16 MB of
-# WAL, files of 100,000 rows and one load job at a time keep a million-row load near 300 MB (349 MB before)
+# WAL, files of 100,000 rows and one load job per table at a time keep a million-row load flat (349 MB before)
 DUCKDB_CHECKPOINT_THRESHOLD = "16MB"
 FILE_MAX_ITEMS = 100_000
 
@@ -71,7 +69,7 @@ def resolve_destination(
         credentials = DuckDbCredentials(
             str(duckdb_path) if duckdb_path is not None else f"{pipeline_name}.duckdb",
             global_config={
-                "memory_limit": DUCKDB_MEMORY_LIMIT,
+                "memory_limit": COPY_MEMORY_LIMIT,  # merges raise it (duckdb_destination.py)
                 "threads": 2,
                 "checkpoint_threshold": DUCKDB_CHECKPOINT_THRESHOLD,
             },

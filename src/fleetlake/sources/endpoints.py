@@ -17,7 +17,6 @@ from functools import lru_cache
 from typing import Any
 
 import dlt
-import pandas as pd  # noqa: F401
 from dlt.common import jsonpath
 from dlt.extract.resource import DltResource
 from dlt.sources.helpers.rest_client.client import RESTClient
@@ -26,12 +25,9 @@ from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from fleetlake.errors import MissingPrimaryKeyError
 from fleetlake.http.prefetch import prefetched
 from fleetlake.http.responses import raise_for_api_status
+from fleetlake.imports import import_pandas_before_threads
 
 logger = logging.getLogger("fleetlake.sources")
-
-# pandas is imported above, before any extraction: pyarrow imports it lazily, and when that happens in
-# one of dlt's worker threads while another checks `sys.modules["pandas"]`, dlt sees a half-imported
-# module ("partially initialized module 'pandas'") and the run fails
 
 # credentials that some answers carry and that must never reach a table
 CREDENTIAL_FIELDS = frozenset(
@@ -204,6 +200,8 @@ class ApiClient:
     executor: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
+        # before any of this client's or dlt's worker threads can race to import it (fleetlake.imports)
+        import_pandas_before_threads()
         # bounded concurrency for children: one pool per API client, shared by all its child lists
         self.executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"fleetlake-{self.api}")
         # threads end with the client, not with the process (orchestrators build many sources)
