@@ -34,6 +34,10 @@ def test_fleetlake_run_into_duckdb_never_imports_pandas(tmp_path, clean_env, ser
     assert not any(name.startswith("pandas.") for name in modules)
     with duckdb.connect(str(tmp_path / "tidb_instance_pipeline.duckdb"), read_only=True) as connection:
         assert connection.sql("SELECT count(*) FROM tidb_instance_data.audit_logs").fetchall() == [(400,)]
+    # a re-run loads nothing new: the 400 it reports are counted in the destination, without pandas too
+    again = fleetlake("run", "tidb", "--resources", "projects,audit_logs", env=env, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "  audit_logs  400" in again.stdout.splitlines()
 
 
 def test_a_library_process_has_pandas_before_any_worker_thread(tmp_path, serve) -> None:

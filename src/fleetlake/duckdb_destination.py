@@ -1,9 +1,10 @@
-"""DuckDB as fleetlake loads it: dlt's destination, with load jobs that can safely run twice, one table at
-a time, in little memory except for merges."""
+"""DuckDB as fleetlake loads it: dlt's destination, with load jobs that can safely run twice, one job per
+table at a time, in little memory except for merges."""
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,16 +15,21 @@ from dlt.common.destination.typing import PreparedTableSchema
 from dlt.destinations import duckdb
 from dlt.destinations.impl.duckdb.duck import DuckDbClient, DuckDbCopyJob
 from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
-from dlt.destinations.job_client_impl import SqlLoadJob
+from dlt.destinations.job_client_impl import ModelLoadJob, SqlLoadJob
 
 logger = logging.getLogger("fleetlake")
 
-# DuckDB's memory limit while it copies files into tables (the database's setting when it opens). A
+# DuckDB's memory limit (MB) while it copies files into tables, the database's setting when it opens. A
 # million audit log rows: peak RSS 308 MB at 128 MB, 283 MB at 48 MB, 267 MB at 32 MB; their load took
 # 4.9 s, 5.8 s and 7.5 s
-COPY_MEMORY_LIMIT = "48MB"
-# ... and while a merge runs: 64 MB ran out of memory merging Secoda's large catalog (1.5M rows)
-MERGE_MEMORY_LIMIT = "128MB"
+COPY_MEMORY_MB = 48
+# ... and what each merge running adds to it: 64 MB ran out of memory merging Secoda's large catalog
+MERGE_MEMORY_MB = 128
+
+
+def memory_limit(merges: int) -> str:
+    """DuckDB's memory limit while `merges` SQL jobs run: the copies' share plus each merge's own."""
+    return f"{COPY_MEMORY_MB + MERGE_MEMORY_MB * merges}MB"
 
 
 class ResumedCopyJob(DuckDbCopyJob):
@@ -55,12 +61,13 @@ class ResumedCopyJob(DuckDbCopyJob):
 
 
 class _MergeRoom:
-    """DuckDB's memory limit, raised to `MERGE_MEMORY_LIMIT` while any SQL job (a merge) runs.
+    """DuckDB's memory limit, raised by `MERGE_MEMORY_MB` for each SQL job (a merge) while it runs.
 
-    The limit is one setting of the whole database, and jobs of different tables run side by side: the
-    first SQL job raises it, the last one to end lowers it again. A copy job running meanwhile only
-    gains room. Lowering fails when DuckDB cannot free enough at that moment; the limit then stays
-    raised until the next merge ends (the connection closes after the load anyway).
+    The limit is one setting of the whole database, and jobs of different tables run side by side: each
+    merge adds its share when it starts and takes it back when it ends, so copies of other tables keep
+    theirs meanwhile. Assumes one loading pipeline per database file in a process (dlt sets the opening
+    limit again when a second one opens the file). Lowering fails when DuckDB cannot free enough at that
+    moment; the limit then stays higher until the next merge starts or ends.
     """
 
     def __init__(self) -> None:
@@ -69,29 +76,37 @@ class _MergeRoom:
 
     @contextmanager
     def merging(self, client: DuckDbSqlClient) -> Iterator[None]:
-        database = str(client.credentials.database)
+        database = os.path.realpath(str(client.credentials.database))
         with self._lock:
-            self._running[database] = self._running.get(database, 0) + 1
-            if self._running[database] == 1:
-                client.execute_sql(f"SET memory_limit = '{MERGE_MEMORY_LIMIT}'")
+            running = self._running.get(database, 0) + 1
+            client.execute_sql(f"SET memory_limit = '{memory_limit(running)}'")
+            self._running[database] = running  # counted once raised: a failed SET leaves nothing behind
         try:
             yield
         finally:
             with self._lock:
-                self._running[database] -= 1
-                if not self._running[database]:
-                    del self._running[database]
-                    try:
-                        client.execute_sql(f"SET memory_limit = '{COPY_MEMORY_LIMIT}'")
-                    except Exception as error:  # DuckDB's OutOfMemory, wrapped by dlt
-                        logger.debug("DuckDB kept its merge memory limit: %s", error)
+                running = self._running.pop(database) - 1
+                if running:
+                    self._running[database] = running
+                try:
+                    client.execute_sql(f"SET memory_limit = '{memory_limit(running)}'")
+                except Exception as error:  # DuckDB's OutOfMemory, wrapped by dlt
+                    logger.info("DuckDB keeps a merge's memory limit for now: %s", error)
 
 
 _ROOM = _MergeRoom()
 
 
 class RoomySqlJob(SqlLoadJob):
-    """dlt's SQL job (merges, SCD2, replace by staging) with DuckDB's merge memory limit."""
+    """dlt's SQL job (merges, SCD2, replace through staging) with a merge's share of DuckDB's memory."""
+
+    def run(self) -> None:
+        with _ROOM.merging(self._job_client.sql_client):  # type: ignore[arg-type]
+            super().run()
+
+
+class RoomyModelJob(ModelLoadJob):
+    """dlt's model job (an INSERT ... SELECT of a transformation) with a merge's share of DuckDB's memory."""
 
     def run(self) -> None:
         with _ROOM.merging(self._job_client.sql_client):  # type: ignore[arg-type]
@@ -107,6 +122,8 @@ class ResumableDuckDbClient(DuckDbClient):
         job = super().create_load_job(table, file_path, load_id, restore)
         if type(job) is SqlLoadJob:
             return RoomySqlJob(file_path)
+        if type(job) is ModelLoadJob:
+            return RoomyModelJob(file_path)
         # `restore` marks the jobs a dead process had started
         if restore and type(job) is DuckDbCopyJob:
             return ResumedCopyJob(file_path)

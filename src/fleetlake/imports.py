@@ -28,7 +28,11 @@ KEPT_OUT = "pandas"
 
 
 class _NotInstalled(importlib.abc.MetaPathFinder):
-    """Answers for `pandas` as Python does for a package that is not installed."""
+    """Fails `import pandas` as Python does for a package that is not installed.
+
+    (`importlib.util.find_spec("pandas")` raises too, where Python would return None: nothing on the
+    command line's path asks that way.)
+    """
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None

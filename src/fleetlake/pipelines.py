@@ -21,16 +21,14 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
-from fleetlake.duckdb_destination import COPY_MEMORY_LIMIT, resumable_duckdb
+from fleetlake.duckdb_destination import memory_limit, resumable_duckdb
 from fleetlake.errors import ConfigurationError
 from fleetlake.sources import ApiSpec
 
 logger = logging.getLogger("fleetlake")
 
 DEFAULT_DESTINATION = "duckdb"
-# DuckDB holds inserted rows in memory until a checkpoint writes them out: checkpointing every 16 MB of
-# WAL, files of 100,000 rows and one load job per table at a time keep a million-row load flat (349 MB before)
-DUCKDB_CHECKPOINT_THRESHOLD = "16MB"
+# files of 100,000 rows and one load job per table at a time keep a million-row load flat (349 MB before)
 FILE_MAX_ITEMS = 100_000
 
 
@@ -69,9 +67,8 @@ def resolve_destination(
         credentials = DuckDbCredentials(
             str(duckdb_path) if duckdb_path is not None else f"{pipeline_name}.duckdb",
             global_config={
-                "memory_limit": COPY_MEMORY_LIMIT,  # merges raise it (duckdb_destination.py)
+                "memory_limit": memory_limit(merges=0),  # merges raise it (duckdb_destination.py)
                 "threads": 2,
-                "checkpoint_threshold": DUCKDB_CHECKPOINT_THRESHOLD,
             },
         )
         return resumable_duckdb(credentials)
