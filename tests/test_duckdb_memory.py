@@ -1,7 +1,9 @@
-"""The built-in DuckDB copies files in little memory and gives each merge its own share, on a real file."""
+"""The built-in DuckDB copies files in little memory and merges in turn with more, on a real database file."""
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 
 import dlt
@@ -13,10 +15,9 @@ from fleetlake.duckdb_destination import RoomySqlJob, _MergeRoom
 from fleetlake.emulators.tidb_cloud import TiDBCloudEmulator
 from tests.sources.tidb_cloud.conftest import NOW, run_tidb, settings
 
-# DuckDB shows its limit in binary units: 48 MB, 48 + 128 MB, 48 + 2 x 128 MB
+# DuckDB shows its limit in binary units: 48 MB, and 48 + 128 MB while a merge runs
 COPIES = "45.7 MiB"
 ONE_MERGE = "167.8 MiB"
-TWO_MERGES = "289.9 MiB"
 
 
 def memory_limit(connection) -> str:
@@ -31,28 +32,36 @@ def client(tmp_path: Path):
         yield client
 
 
-def test_each_merge_adds_its_share_for_the_whole_database(client) -> None:
+def turn(room: _MergeRoom, client) -> threading.Lock:
+    return room._turns[os.path.realpath(client.credentials.database)]
+
+
+def test_a_merge_raises_the_limit_for_the_whole_database_and_gives_it_back(client) -> None:
     room = _MergeRoom()
     other = client.native_connection.cursor()  # another connection to the same database, as a copy job has
     assert memory_limit(other) == COPIES
     with room.merging(client):
         assert memory_limit(other) == ONE_MERGE
-        with room.merging(client):  # a second table's merge, side by side
-            assert memory_limit(other) == TWO_MERGES
-        assert memory_limit(other) == ONE_MERGE  # the first still runs
     assert memory_limit(other) == COPIES
-    assert room._running == {}
 
 
-def test_a_failed_merge_gives_its_share_back(client) -> None:
+def test_merges_take_turns(client) -> None:
+    room = _MergeRoom()
+    with room.merging(client):
+        # a second merge of the same database would wait here for its turn
+        assert not turn(room, client).acquire(blocking=False)
+    assert turn(room, client).acquire(blocking=False)
+
+
+def test_a_failed_merge_gives_the_limit_and_its_turn_back(client) -> None:
     room = _MergeRoom()
     with pytest.raises(RuntimeError), room.merging(client):
         raise RuntimeError("the merge failed")
     assert memory_limit(client.native_connection) == COPIES
-    assert room._running == {}
+    assert not turn(room, client).locked()
 
 
-def test_a_merge_that_cannot_raise_the_limit_counts_nothing(client, monkeypatch) -> None:
+def test_a_merge_that_cannot_raise_the_limit_keeps_no_turn(client, monkeypatch) -> None:
     room = _MergeRoom()
     execute_sql = client.execute_sql
 
@@ -62,7 +71,7 @@ def test_a_merge_that_cannot_raise_the_limit_counts_nothing(client, monkeypatch)
     monkeypatch.setattr(client, "execute_sql", refusing)
     with pytest.raises(RuntimeError, match="Out of Memory"), room.merging(client):
         pass
-    assert room._running == {}
+    assert not turn(room, client).locked()
     monkeypatch.setattr(client, "execute_sql", execute_sql)
     with room.merging(client):  # the next merge raises it as the first would have
         assert memory_limit(client.native_connection) == ONE_MERGE
@@ -102,4 +111,4 @@ def test_a_load_copies_in_little_memory_and_merges_with_more(tmp_path, serve, mo
         ("merge", "projects", ONE_MERGE),
         ("after merge", "projects", COPIES),
     ]
-    assert duckdb_destination._ROOM._running == {}
+    assert not any(lock.locked() for lock in duckdb_destination._ROOM._turns.values())

@@ -23,12 +23,12 @@ logger = logging.getLogger("fleetlake")
 # million audit log rows: peak RSS 308 MB at 128 MB, 283 MB at 48 MB, 267 MB at 32 MB; their load took
 # 4.9 s, 5.8 s and 7.5 s
 COPY_MEMORY_MB = 48
-# ... and what each merge running adds to it: 64 MB ran out of memory merging Secoda's large catalog
+# ... and what a merge adds to it while it runs: 64 MB ran out of memory merging Secoda's large catalog
 MERGE_MEMORY_MB = 128
 
 
 def memory_limit(merges: int) -> str:
-    """DuckDB's memory limit while `merges` SQL jobs run: the copies' share plus each merge's own."""
+    """DuckDB's memory limit while `merges` SQL jobs run (0 or 1): the copies' share plus the merge's."""
     return f"{COPY_MEMORY_MB + MERGE_MEMORY_MB * merges}MB"
 
 
@@ -61,35 +61,32 @@ class ResumedCopyJob(DuckDbCopyJob):
 
 
 class _MergeRoom:
-    """DuckDB's memory limit, raised by `MERGE_MEMORY_MB` for each SQL job (a merge) while it runs.
+    """One merge (an SQL job) at a time per database, with DuckDB's memory limit raised while it runs.
 
-    The limit is one setting of the whole database, and jobs of different tables run side by side: each
-    merge adds its share when it starts and takes it back when it ends, so copies of other tables keep
-    theirs meanwhile. Assumes one loading pipeline per database file in a process (dlt sets the opening
-    limit again when a second one opens the file). Lowering fails when DuckDB cannot free enough at that
-    moment; the limit then stays higher until the next merge starts or ends.
+    Copies of different tables load side by side in the copies' 48 MB; merges take turns, each with
+    `MERGE_MEMORY_MB` more. The limit is one setting of the whole database, so merges side by side would
+    share it: a large Secoda catalog's load peaked at 634 MB that way, at 520 MB with merges taking turns. Lowering
+    fails when DuckDB cannot free enough at that moment; the limit then stays higher until the next merge
+    ends. Assumes one loading pipeline per database file in a process (dlt sets the opening limit again
+    when a second one opens the file).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._running: dict[str, int] = {}
+        self._turns: dict[str, threading.Lock] = {}
 
     @contextmanager
     def merging(self, client: DuckDbSqlClient) -> Iterator[None]:
         database = os.path.realpath(str(client.credentials.database))
         with self._lock:
-            running = self._running.get(database, 0) + 1
-            client.execute_sql(f"SET memory_limit = '{memory_limit(running)}'")
-            self._running[database] = running  # counted once raised: a failed SET leaves nothing behind
-        try:
-            yield
-        finally:
-            with self._lock:
-                running = self._running.pop(database) - 1
-                if running:
-                    self._running[database] = running
+            turn = self._turns.setdefault(database, threading.Lock())
+        with turn:
+            client.execute_sql(f"SET memory_limit = '{memory_limit(merges=1)}'")
+            try:
+                yield
+            finally:
                 try:
-                    client.execute_sql(f"SET memory_limit = '{memory_limit(running)}'")
+                    client.execute_sql(f"SET memory_limit = '{memory_limit(merges=0)}'")
                 except Exception as error:  # DuckDB's OutOfMemory, wrapped by dlt
                     logger.info("DuckDB keeps a merge's memory limit for now: %s", error)
 
@@ -98,7 +95,7 @@ _ROOM = _MergeRoom()
 
 
 class RoomySqlJob(SqlLoadJob):
-    """dlt's SQL job (merges, SCD2, replace through staging) with a merge's share of DuckDB's memory."""
+    """dlt's SQL job (merges, SCD2, replace through staging), taking its turn with more of DuckDB's memory."""
 
     def run(self) -> None:
         with _ROOM.merging(self._job_client.sql_client):  # type: ignore[arg-type]
@@ -106,7 +103,7 @@ class RoomySqlJob(SqlLoadJob):
 
 
 class RoomyModelJob(ModelLoadJob):
-    """dlt's model job (an INSERT ... SELECT of a transformation) with a merge's share of DuckDB's memory."""
+    """dlt's model job (an INSERT ... SELECT of a transformation), taking its turn like a merge."""
 
     def run(self) -> None:
         with _ROOM.merging(self._job_client.sql_client):  # type: ignore[arg-type]
