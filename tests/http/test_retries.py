@@ -1,6 +1,13 @@
 """Transient server errors are retried by dlt's retry over fleetlake's session; the last one is explained."""
 
+import contextlib
+import socket
+import ssl
+import subprocess
+import threading
+
 import pytest
+import requests
 from dlt.sources.helpers.rest_client.client import RESTClient
 from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
@@ -9,6 +16,7 @@ from fleetlake.emulators.tidb_cloud import DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_K
 from fleetlake.errors import ServerError
 from fleetlake.http import DigestAuth, QuotaLimiter, build_session
 from fleetlake.http.responses import raise_for_api_status
+from fleetlake.http.urls import connection_failure
 
 MEMBERS = "/iam/v1beta1/members"
 
@@ -55,3 +63,71 @@ def test_a_server_that_keeps_failing_is_explained_after_the_last_attempt():
         _get(server, attempts=3)
     assert str(error.value).startswith(f"TiDB Cloud members (GET {server.url}/iam/v1beta1/members) kept answering 503")
     assert len(emulator.requests.filter(path=MEMBERS, authorized=True)) == 3
+
+
+class CountingTlsServer:
+    """A loopback TLS server with a self-signed certificate that counts the handshakes it is offered."""
+
+    def __init__(self, folder):
+        cert, key = folder / "cert.pem", folder / "key.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+             "-keyout", str(key), "-out", str(cert)],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(cert, key)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"https://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.handshakes = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.handshakes += 1
+            with connection, contextlib.suppress(OSError):
+                self.context.wrap_socket(connection, server_side=True).close()
+
+    def close(self):
+        self.listener.close()
+
+
+def test_a_refused_certificate_is_explained_without_retrying(tmp_path):
+    server = CountingTlsServer(tmp_path)
+    try:
+        session = build_session(QuotaLimiter("tls"), max_attempts=6, backoff_factor=0.01, max_retry_delay=0.05)
+        with pytest.raises(requests.exceptions.SSLError) as error:
+            session.get(server.url + "/v1beta/projects", timeout=10)
+    finally:
+        server.close()
+    assert server.handshakes == 1
+    assert connection_failure(error.value)[0] == "failed the TLS handshake"
+
+
+def test_a_connection_reset_is_still_retried(tmp_path):
+    """The same server without a certificate problem: a connection closed mid-handshake is tried again."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+
+    def serve():
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            accepted.append(connection)
+            connection.close()  # closed before any TLS byte: a transient failure
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        session = build_session(QuotaLimiter("reset"), max_attempts=3, backoff_factor=0.01, max_retry_delay=0.05)
+        with pytest.raises(requests.exceptions.ConnectionError):
+            session.get(f"https://127.0.0.1:{listener.getsockname()[1]}/v1beta/projects", timeout=10)
+    finally:
+        listener.close()
+    assert len(accepted) == 3

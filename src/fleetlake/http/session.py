@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ from requests.exceptions import ChunkedEncodingError, ConnectionError, Timeout
 
 from fleetlake.errors import ConfigurationError, MalformedAnswerError
 from fleetlake.http.quota import QuotaLimiter
+from fleetlake.http.urls import error_chain
 
 logger = logging.getLogger("fleetlake.http")
 
@@ -26,6 +28,15 @@ MAX_THROTTLED_RESENDS = 100
 
 # 429 is handled by the adapter below (it waits for the quota window); dlt's retry handles the rest
 TRANSIENT_STATUS = (500, 502, 503, 504)
+
+
+def _retry_connection_error(response: Response | None, error: BaseException | None) -> bool:
+    """A connection that failed is tried again, unless the server's certificate was refused: that
+    answer would be the same on every attempt (a TLS-inspecting proxy, a wrong host), and five backed-off
+    retries only delayed the explanation by half a minute."""
+    if not isinstance(error, ConnectionError):
+        return False
+    return not any(isinstance(part, ssl.SSLCertVerificationError) for part in error_chain(error))
 
 
 class PacedAdapter(HTTPAdapter):
@@ -110,8 +121,8 @@ def build_session(
     max_retry_delay: float = 30.0,
     pool_maxsize: int = 16,
 ) -> Session:
-    """A requests session that paces by quota, waits out 429s and retries 5xx, connection errors,
-    timeouts and answers whose body broke on the way (`MalformedAnswerError`).
+    """A requests session that paces by quota, waits out 429s and retries 5xx, connection errors (but
+    not a refused certificate), timeouts and answers whose body broke on the way (`MalformedAnswerError`).
 
     It never raises for status: dlt's REST client decides what an error means for each endpoint.
     dlt's own settings `request_timeout`, `request_max_attempts`, `request_backoff_factor` and
@@ -122,7 +133,9 @@ def build_session(
         request_timeout=_runtime("request_timeout", timeout),
         raise_for_status=False,
         status_codes=TRANSIENT_STATUS,
-        exceptions=(ConnectionError, Timeout, ChunkedEncodingError, MalformedAnswerError),
+        # connection errors go through `_retry_connection_error`: a refused certificate is not retried
+        exceptions=(Timeout, ChunkedEncodingError, MalformedAnswerError),
+        retry_condition=_retry_connection_error,
         request_max_attempts=int(_runtime("request_max_attempts", max_attempts)),
         request_backoff_factor=_runtime("request_backoff_factor", backoff_factor),
         request_max_retry_delay=_runtime("request_max_retry_delay", max_retry_delay),

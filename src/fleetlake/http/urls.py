@@ -66,7 +66,7 @@ def check_base_url(url: str, *, setting: str, section: str) -> str:
     return url.rstrip("/")
 
 
-def _chain(error: BaseException) -> Iterator[BaseException]:
+def error_chain(error: BaseException) -> Iterator[BaseException]:
     """The error and what it wraps: causes, contexts, urllib3's `reason`s and exception arguments."""
     seen: set[int] = set()
     pending: list[BaseException | None] = [error]
@@ -83,7 +83,7 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
 
 def connection_failure(error: requests.RequestException) -> tuple[str, str]:
     """Why a host could not be reached, as (what happened, what to do), for one-paragraph messages."""
-    chain = list(_chain(error))
+    chain = list(error_chain(error))
     if any(isinstance(e, requests.exceptions.ProxyError) for e in chain):
         return "could not be reached through the proxy", "Check the proxy settings (HTTPS_PROXY, NO_PROXY)."
     if any(isinstance(e, NameResolutionError | socket.gaierror) for e in chain):
