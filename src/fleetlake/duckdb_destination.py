@@ -19,17 +19,13 @@ from dlt.destinations.job_client_impl import ModelLoadJob, SqlLoadJob
 
 logger = logging.getLogger("fleetlake")
 
-# DuckDB's memory limit (MB) while it copies files into tables, the database's setting when it opens. A
+# DuckDB's memory limit while it copies files into tables, the database's setting when it opens. A
 # million audit log rows: peak RSS 308 MB at 128 MB, 283 MB at 48 MB, 267 MB at 32 MB; their load took
 # 4.9 s, 5.8 s and 7.5 s
-COPY_MEMORY_MB = 48
-# ... and what a merge adds to it while it runs: 64 MB ran out of memory merging Secoda's large catalog
-MERGE_MEMORY_MB = 128
-
-
-def memory_limit(merges: int) -> str:
-    """DuckDB's memory limit while `merges` SQL jobs run (0 or 1): the copies' share plus the merge's."""
-    return f"{COPY_MEMORY_MB + MERGE_MEMORY_MB * merges}MB"
+COPY_MEMORY_LIMIT = "48MB"
+# ... and while a merge runs: the copies' 48 MB plus 128 MB for the merge (64 MB ran out of memory
+# merging Secoda's large catalog)
+MERGE_MEMORY_LIMIT = "176MB"
 
 
 class ResumedCopyJob(DuckDbCopyJob):
@@ -63,12 +59,12 @@ class ResumedCopyJob(DuckDbCopyJob):
 class _MergeRoom:
     """One merge (an SQL job) at a time per database, with DuckDB's memory limit raised while it runs.
 
-    Copies of different tables load side by side in the copies' 48 MB; merges take turns, each with
-    `MERGE_MEMORY_MB` more. The limit is one setting of the whole database, so merges side by side would
-    share it: a large Secoda catalog's load peaked at 634 MB that way, at 520 MB with merges taking turns. Lowering
-    fails when DuckDB cannot free enough at that moment; the limit then stays higher until the next merge
-    ends. Assumes one loading pipeline per database file in a process (dlt sets the opening limit again
-    when a second one opens the file).
+    Copies of different tables load side by side within `COPY_MEMORY_LIMIT`; merges take turns within
+    `MERGE_MEMORY_LIMIT`. The limit is one setting of the whole database, so merges side by side would
+    share it: a large Secoda catalog's load peaked at 634 MB that way, at 520 MB with merges taking
+    turns. Lowering fails when DuckDB cannot free enough at that moment; the limit then stays higher
+    until the next merge ends. Assumes one loading pipeline per database file in a process (dlt sets the
+    opening limit again when a second one opens the file).
     """
 
     def __init__(self) -> None:
@@ -81,12 +77,12 @@ class _MergeRoom:
         with self._lock:
             turn = self._turns.setdefault(database, threading.Lock())
         with turn:
-            client.execute_sql(f"SET memory_limit = '{memory_limit(merges=1)}'")
+            client.execute_sql(f"SET memory_limit = '{MERGE_MEMORY_LIMIT}'")
             try:
                 yield
             finally:
                 try:
-                    client.execute_sql(f"SET memory_limit = '{memory_limit(merges=0)}'")
+                    client.execute_sql(f"SET memory_limit = '{COPY_MEMORY_LIMIT}'")
                 except Exception as error:  # DuckDB's OutOfMemory, wrapped by dlt
                     logger.info("DuckDB keeps a merge's memory limit for now: %s", error)
 

@@ -49,7 +49,7 @@ def keep_pandas_out() -> bool:
     For the command line's own process only (see the module's text): for the rest of the process,
     `import pandas` raises `ModuleNotFoundError` and pyarrow cannot convert to pandas.
     """
-    if KEPT_OUT in sys.modules and sys.modules[KEPT_OUT] is not None:
+    if KEPT_OUT in sys.modules:
         return False
     if not any(isinstance(finder, _NotInstalled) for finder in sys.meta_path):
         sys.meta_path.insert(0, _NotInstalled())

@@ -21,7 +21,7 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
-from fleetlake.duckdb_destination import memory_limit, resumable_duckdb
+from fleetlake.duckdb_destination import COPY_MEMORY_LIMIT, resumable_duckdb
 from fleetlake.errors import ConfigurationError
 from fleetlake.sources import ApiSpec
 
@@ -67,7 +67,7 @@ def resolve_destination(
         credentials = DuckDbCredentials(
             str(duckdb_path) if duckdb_path is not None else f"{pipeline_name}.duckdb",
             global_config={
-                "memory_limit": memory_limit(merges=0),  # merges raise it (duckdb_destination.py)
+                "memory_limit": COPY_MEMORY_LIMIT,  # merges raise it (duckdb_destination.py)
                 "threads": 2,
             },
         )

@@ -48,8 +48,7 @@ logger = logging.getLogger("fleetlake.sources.secoda")
 API = "Secoda"
 CREDENTIALS_HINT = (
     f"Check api_key in [sources.{SECTION}] of .dlt/secrets.toml (or {env_variable(f'sources.{SECTION}', 'api_key')}), "
-    "and "
-    'the region: a workspace at eu.secoda.co needs region = "eu", apac.secoda.co region = "apac", a '
+    'and the region: a workspace at eu.secoda.co needs region = "eu", apac.secoda.co region = "apac", a '
     'self-hosted one base_url = "https://<your host>/api/v1". Keys are created under Settings > API.'
 )
 

@@ -66,9 +66,8 @@ API = "TiDB Cloud"
 CREDENTIALS_HINT = (
     f"Check public_key and private_key in [sources.{SECTION}] of .dlt/secrets.toml (or "
     f"{env_variable(f'sources.{SECTION}', 'public_key')} / {env_variable(f'sources.{SECTION}', 'private_key')}): "
-    "the public key is "
-    "the user name and the private key the password of an API key created under Organization Settings > "
-    "API Keys; a deleted key answers 401."
+    "the public key is the user name and the private key the password of an API key created under "
+    "Organization Settings > API Keys; a deleted key answers 401."
 )
 
 register_auth("digest", DigestAuth)
