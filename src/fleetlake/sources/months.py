@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import dlt
 
+from fleetlake import clock
 from fleetlake.errors import ConfigurationError
 
 logger = logging.getLogger("fleetlake.sources")
@@ -35,7 +35,7 @@ def months_to_load(end_month: str | None, months_back: int, *, section: str, api
             f"billing_months in [sources.{section}] is {months_back}, but the {api} billing API keeps "
             f"the current month and at most {kept} before it. Set it between 0 and {kept}."
         )
-    end = end_month or datetime.now(UTC).strftime("%Y-%m")
+    end = end_month or clock.this_month()
     # a pattern, not strptime, which takes 2026-1 and 26-11 (the year 26)
     if not MONTH.fullmatch(end):
         raise ConfigurationError(

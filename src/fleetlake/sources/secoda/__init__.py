@@ -22,6 +22,7 @@ from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator, SinglePagePaginator
 
+from fleetlake import clock
 from fleetlake.errors import ConfigurationError, env_variable
 from fleetlake.http import build_session, check_base_url, check_key, limiter_for
 from fleetlake.sources.checks import CheckResult, Probe, run_checks
@@ -187,7 +188,7 @@ def _audit_log_resource(client: ApiClient, days_kept: int) -> DltResource:
         days = days_kept
         if created.last_value is not None:
             # ask only for the days since the last event
-            elapsed = (datetime.now(UTC) - created.last_value).total_seconds() / 86400
+            elapsed = (clock.now() - created.last_value).total_seconds() / 86400
             days = max(1, min(days_kept, ceil(elapsed) + 1))
         for page in client.pages(AUDIT, AUDIT.path, {"days": days, "page_size": AUDIT_PAGE_SIZE}):
             yield shape_records(AUDIT, page, api="Secoda")

@@ -30,6 +30,7 @@ from dlt.sources.helpers.rest_client.paginators import (
 )
 from dlt.sources.rest_api.config_setup import register_auth
 
+from fleetlake import clock
 from fleetlake.errors import ConfigurationError, env_variable
 from fleetlake.http import DigestAuth, build_session, check_base_url, check_key, limiter_for
 from fleetlake.http.prefetch import prefetched
@@ -156,7 +157,7 @@ def _time_windows(start: datetime | None, count: int) -> list[dict[str, str]]:
         return [{}]
     if count == 1:
         return [{"startTime": _iso(start)}]
-    now = datetime.now(UTC)
+    now = clock.now()
     span = (now - start).total_seconds()
     if span < count * 3600:
         return [{"startTime": _iso(start)}]
@@ -346,13 +347,14 @@ def check_tidb_cloud(
     serverless_base_url: str = SERVERS["serverless_base_url"],
     iam_base_url: str = SERVERS["iam_base_url"],
     billing_base_url: str = SERVERS["billing_base_url"],
+    billing_end_month: str | None = None,
 ) -> list[CheckResult]:
     """One cheap request per server; says plainly which work and why the others do not."""
     # the five base URL arguments, by their setting names
     urls = {name: value for name, value in locals().items() if name in SERVERS}
+    month = months_to_load(billing_end_month, 0)[-1]
     # a check answers quickly: one retry, not the run's patient backoff
     clients = _clients(public_key, private_key, urls, 1, max_quota_wait_seconds=120.0, max_attempts=2)
-    month = datetime.now(UTC).strftime("%Y-%m")
     probes = {
         "base_url": Probe("base_url", "projects", "api/v1beta/projects", {"page": 1, "page_size": 1}),
         "dedicated_base_url": Probe("dedicated_base_url", "dedicated_regions", "regions", {"pageSize": 1}),
