@@ -4,7 +4,7 @@ import pytest
 
 # every "now" of fleetlake and of the emulators' default clocks (fleetlake.clock): the suite runs the
 # same on any date, in this process and in every process it starts (they inherit the environment)
-SUITE_NOW = "2026-11-16T09:30:00Z"
+SUITE_NOW = "2026-11-15T12:00:00Z"
 os.environ["FLEETLAKE_NOW"] = SUITE_NOW
 
 

@@ -18,6 +18,7 @@ from fleetlake import __version__
 from fleetlake.emulators.faults import FaultSpecError, describe_kinds, parse_fault
 from fleetlake.errors import ConfigurationError, FleetlakeError
 from fleetlake.imports import keep_pandas_out
+from fleetlake.outcomes import PARTIAL_EXIT, Status
 from fleetlake.pipelines import DEFAULT_DESTINATION, RunReport, run, writable_folder
 from fleetlake.sources import REGISTRY, ApiSpec, get_api
 from fleetlake.sources.checks import CheckResult, verdict
@@ -96,6 +97,16 @@ def destination_options(func: F) -> F:
     )(func)
 
 
+def strict_option(func: F) -> F:
+    """All or nothing: the first resource that fails stops the run, and nothing loads."""
+    return click.option(
+        "--strict/--no-strict",
+        default=None,
+        help="Stop the whole run at the first resource that fails, loading nothing "
+        "(default: [fleetlake] strict in .dlt/config.toml, else each resource fails alone).",
+    )(func)
+
+
 @click.group(cls=FleetlakeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fleetlake")
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
@@ -120,20 +131,58 @@ def cli(ctx: click.Context, debug: bool, log_level: str) -> None:
 
 
 def _print_report(report: RunReport, *, label: str) -> None:
+    """The run's table: every resource with its rows in the destination and its outcome; then, on
+    stderr, one paragraph per resource that did not simply load."""
     dataset = report.pipeline.dataset_name
     click.echo(f"\n{label}: loaded into {report.location}, dataset {dataset}, in {report.seconds:.1f} s")
     counts = report.row_counts or report.loaded_rows
-    resources = [name for name in report.api.resource_descriptions() if name in counts]
+    outcomes = {outcome.resource: outcome for outcome in report.outcomes}
+    resources = [name for name in report.api.resource_descriptions() if name in counts or name in outcomes]
     if resources:
         width = max(len(name) for name in resources)
-        click.echo(f"  {'table'.ljust(width)}  rows")
+        click.echo(f"  {'table'.ljust(width)}  {'rows':>8}  outcome")
         for name in resources:
-            click.echo(f"  {name.ljust(width)}  {counts[name]}")
+            rows = str(counts[name]) if name in counts else "-"
+            status = outcomes[name].status.value if name in outcomes else "loaded"
+            click.echo(f"  {name.ljust(width)}  {rows:>8}  {status}")
     nested = sorted(name for name in counts if name not in resources)
     if nested:
         click.echo(f"  and {len(nested)} nested tables ({nested[0]}, ...) holding lists inside records")
     if report.load_info.has_failed_jobs:
         click.echo("  some load jobs failed: see `dlt pipeline <name> failed-jobs`", err=True)
+    for outcome in report.not_loaded():
+        click.echo(f"{outcome.status.value}: {outcome.resource}: {' '.join(outcome.reason.split())}", err=True)
+    for outcome in report.outcomes:
+        if outcome.status is Status.LOADED and outcome.reason:
+            click.echo(f"note: {outcome.resource}: {outcome.reason}", err=True)
+
+
+def _finish(reports: Sequence[RunReport]) -> None:
+    """Exit 7 when a resource of any run failed or was skipped, 8 when one may be incomplete."""
+    codes = {report.exit_code for report in reports}
+    code = PARTIAL_EXIT if PARTIAL_EXIT in codes else max(codes, default=0)
+    if not code:
+        return
+    outcomes = [outcome for report in reports for outcome in report.outcomes]
+    failed = sum(outcome.status is Status.FAILED for outcome in outcomes)
+    skipped = sum(outcome.status is Status.SKIPPED for outcome in outcomes)
+    incomplete = sum(outcome.status is Status.INCOMPLETE for outcome in outcomes)
+    loaded = sum(outcome.status in (Status.LOADED, Status.INCOMPLETE) for outcome in outcomes)
+    if code == PARTIAL_EXIT:
+        click.echo(
+            f"partial run: {loaded} of {len(outcomes)} resources loaded, {failed} failed, {skipped} skipped "
+            f"(exit {code}). Failed and skipped resources load nothing from this run and keep their last "
+            "complete load; fix what each paragraph above says and run again (--strict, or [fleetlake] "
+            "strict = true, makes any failure stop the whole run instead).",
+            err=True,
+        )
+    else:
+        click.echo(
+            f"possibly incomplete: {incomplete} list(s) may have ended before their last record (exit {code}); "
+            "what loaded is right. See the paragraph above for each.",
+            err=True,
+        )
+    raise SystemExit(code)
 
 
 @contextmanager
@@ -155,7 +204,8 @@ def _demo_emulator(api: ApiSpec, seed: int) -> Iterator[dict[str, Any]]:
     help="Folder for the DuckDB file and the pipelines' working data.",
 )
 @click.option("--seed", default=0, show_default=True, help="Seed of the emulated data.")
-def demo(apis: Sequence[str], workdir: Path, seed: int) -> None:
+@strict_option
+def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None) -> None:
     """Load the bundled emulators (no credentials, no network) into fleetlake_demo.duckdb.
 
     \b
@@ -171,7 +221,9 @@ def demo(apis: Sequence[str], workdir: Path, seed: int) -> None:
     for name in apis or API_NAMES:
         api = get_api(name)
         with _demo_emulator(api, seed) as source_kwargs:
-            report = run(api, source_kwargs=source_kwargs, pipelines_dir=pipelines_dir, duckdb_path=duckdb_path)
+            report = run(
+                api, source_kwargs=source_kwargs, pipelines_dir=pipelines_dir, duckdb_path=duckdb_path, strict=strict
+            )
         _print_report(report, label=f"{api.title} (emulated)")
         reports.append(report)
     click.echo("\nTry a query:")
@@ -182,6 +234,7 @@ def demo(apis: Sequence[str], workdir: Path, seed: int) -> None:
     click.echo("Inspect a pipeline (schema, loads, state):")
     for report in reports:
         click.echo(f"  uv run dlt pipeline --pipelines-dir {pipelines_dir} {report.pipeline.pipeline_name} info")
+    _finish(reports)
 
 
 @cli.command("run")
@@ -195,6 +248,7 @@ def demo(apis: Sequence[str], workdir: Path, seed: int) -> None:
     help="Folder for the pipeline's state and working data (default: dlt's, ~/.dlt/pipelines).",
 )
 @click.option("--progress/--no-progress", default=None, help="Show progress (default: when on a terminal).")
+@strict_option
 def run_command(
     api: ApiSpec,
     destination: str,
@@ -202,13 +256,18 @@ def run_command(
     resources: str | None,
     pipelines_dir: Path | None,
     progress: bool | None,
+    strict: bool | None,
 ) -> None:
     """Load the real API with the credentials in .dlt/secrets.toml or the environment.
+
+    A resource that fails (a 404, a 400, an answer it cannot read) fails alone: the others load, the
+    table says which did not and why, and the exit code is 7 (8 when a list may be incomplete).
 
     \b
     Example:
       fleetlake run tidb
       fleetlake run tidb --resources clusters,audit_logs --destination postgres
+      fleetlake run skysql --strict      # all or nothing
     """
     names = [name.strip() for name in resources.split(",") if name.strip()] if resources else None
     if pipelines_dir is not None:
@@ -228,8 +287,10 @@ def run_command(
         dataset_name=dataset_name,
         pipelines_dir=pipelines_dir,
         progress=sys.stderr.isatty() if progress is None else progress,
+        strict=strict,
     )
     _print_report(report, label=api.title)
+    _finish([report])
 
 
 @cli.command()
@@ -362,6 +423,25 @@ def resources(api: ApiSpec) -> None:
     width = max(len(name) for name in described)
     for name, description in described.items():
         click.echo(f"{name.ljust(width)}  {description}")
+
+
+def seed_script(name: str) -> None:
+    """What the seed pages' scripts (`tidb_instance_pipeline.py`, ...) run: the API's pipeline under the
+    pages' names, dlt's load info printed as the pages show it, then each resource that did not simply
+    load; exits 7 or 8 for a partial run, and with the error's code and paragraph when the run stops."""
+    api = get_api(name)
+    _configure_logging("WARNING", explicit=False)
+    try:
+        report = run(api)
+    except Exception as error:
+        message, code = explain(error, api)
+        click.echo(f"error: {' '.join(message.split())}", err=True)
+        raise SystemExit(code) from None
+    click.echo(report.load_info)
+    for outcome in report.not_loaded():
+        click.echo(f"{outcome.status.value}: {outcome.resource}: {' '.join(outcome.reason.split())}", err=True)
+    if report.exit_code:
+        raise SystemExit(report.exit_code)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -2,8 +2,13 @@
 
 Every error fleetlake raises on purpose is a `FleetlakeError`: its message is one paragraph that names
 the API, the setting or endpoint involved and the fix. The CLI prints that paragraph and exits non-zero;
-only `--debug` shows a traceback. Terminal errors (a wrong key, a missing endpoint) are never retried;
-transient ones (a quota that stays exhausted, a server that keeps failing) may succeed on a later run.
+only `--debug` shows a traceback.
+
+Errors are of two scopes. Most concern one list (`stops_run = False`: a 404 of an endpoint, a 400, a
+role the key lacks, an answer that cannot be read, a server that keeps failing on one path): that
+resource fails alone and the others load. A few concern every request of the run (`stops_run = True`:
+a refused key, a quota that stays spent, a host that cannot be reached, a wrong setting): the run stops
+at once and loads nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ class FleetlakeError(Exception):
     """Base class: `str(error)` is a complete, user-facing paragraph."""
 
     exit_code = 1
-    transient = False
+    stops_run = True
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -38,22 +43,34 @@ class ConfigurationError(FleetlakeError):
 
 
 class AuthenticationError(FleetlakeError):
-    """The API rejected the credentials (401) or they lack a role the endpoint needs (403)."""
+    """The API rejected the credentials (401): every other request would be refused too."""
 
     exit_code = 3
+
+
+class ForbiddenError(AuthenticationError):
+    """The key is valid but lacks the role one endpoint needs (403): that resource fails alone."""
+
+    stops_run = False
 
 
 class ApiError(FleetlakeError):
     """The API answered an error that retrying will not fix (400, 404 on a list, ...)."""
 
     exit_code = 4
+    stops_run = False
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        """The HTTP status the API answered, when the error is an answer."""
 
 
 class ServerError(ApiError, requests.HTTPError):
     """A 5xx answer: an `HTTPError` carrying the response, so dlt's retry sees the status and retries."""
 
     def __init__(self, message: str, response: requests.Response) -> None:
-        ApiError.__init__(self, message)
+        ApiError.__init__(self, message, status=response.status_code)
         self.response = response
         self.request = response.request
 
@@ -63,8 +80,6 @@ class MalformedAnswerError(ApiError):
 
     Retried like a dropped connection; the message is the one left when the retries ran out.
     """
-
-    transient = True
 
 
 class MissingPrimaryKeyError(ApiError):
@@ -79,14 +94,28 @@ class QuotaExhaustedError(FleetlakeError):
     """The rate limit stayed exhausted for longer than fleetlake is willing to wait."""
 
     exit_code = 5
-    transient = True
 
 
 class UnreachableError(FleetlakeError):
     """The API host could not be reached (DNS, refused connection, TLS, timeout)."""
 
     exit_code = 6
-    transient = True
+
+
+class UnreadableAnswerError(ApiError):
+    """An answer fleetlake could not turn into rows (a shape or a value no code path expected)."""
+
+
+class RunAbortedError(FleetlakeError):
+    """Another resource met an error that stops the run; this one stopped at its next request.
+
+    It says what the original said, with its exit code, whichever of the two dlt reports.
+    """
+
+    def __init__(self, original: FleetlakeError) -> None:
+        super().__init__(original.message)
+        self.exit_code = original.exit_code
+        self.original = original
 
 
 class CheckFailedError(FleetlakeError):

@@ -1,4 +1,9 @@
-"""Builds and runs the dlt pipeline of one API for a destination, and reports what it loaded."""
+"""Builds and runs the dlt pipeline of one API for a destination, and reports what it loaded.
+
+A run is dlt's `run` in its steps (state from the destination, pending packages first, then extract,
+normalize and load), with one step of fleetlake's between extract and normalize: resources that failed
+alone are taken out of the load and their state put back (`fleetlake.partial`), so the others commit.
+"""
 
 from __future__ import annotations
 
@@ -15,14 +20,16 @@ from typing import Any
 import dlt
 from dlt.common.destination.exceptions import UnknownDestinationModule
 from dlt.common.destination.reference import Destination
-from dlt.common.pipeline import LoadInfo
+from dlt.common.pipeline import LoadInfo, NormalizeInfo
 from dlt.common.runtime.collector import LogCollector
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
+from fleetlake import partial
 from fleetlake.duckdb_destination import COPY_MEMORY_LIMIT, resumable_duckdb
 from fleetlake.errors import ConfigurationError
+from fleetlake.outcomes import Outcome, RunOutcomes, Status, collecting, exit_code
 from fleetlake.sources import ApiSpec
 
 logger = logging.getLogger("fleetlake")
@@ -32,9 +39,14 @@ DEFAULT_DESTINATION = "duckdb"
 FILE_MAX_ITEMS = 100_000
 
 
+STRICT_SETTING = "fleetlake.strict"
+"""`[fleetlake] strict = true` in .dlt/config.toml (or FLEETLAKE__STRICT=true): all or nothing."""
+
+
 @dataclass
 class RunReport:
-    """What a run loaded: per-table row counts in the destination and the load info."""
+    """What a run loaded: per-table row counts in the destination, the load info, and what each
+    resource came to (`outcomes`, in the API's table order)."""
 
     api: ApiSpec
     pipeline: Pipeline
@@ -42,6 +54,16 @@ class RunReport:
     seconds: float
     row_counts: dict[str, int] = field(default_factory=dict)
     loaded_rows: dict[str, int] = field(default_factory=dict)
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when everything loaded, 7 for a partial run, 8 when a list may be incomplete."""
+        return exit_code(self.outcomes)
+
+    def not_loaded(self) -> list[Outcome]:
+        """The outcomes that are not plainly loaded, with their reasons."""
+        return [outcome for outcome in self.outcomes if outcome.status is not Status.LOADED]
 
     @property
     def location(self) -> str:
@@ -168,6 +190,56 @@ def table_row_counts(pipeline: Pipeline, tables: Iterable[str] | None = None) ->
     return {str(name): int(count) for name, count in relation.fetchall()}
 
 
+def strict_setting(strict: bool | None) -> bool:
+    """`strict` when given, else `[fleetlake] strict` from dlt's configuration (default false)."""
+    if strict is not None:
+        return strict
+    value: Any = dlt.config.get(STRICT_SETTING)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no", ""):
+        return False
+    raise ConfigurationError(
+        f"`strict` in [fleetlake] (or FLEETLAKE__STRICT) is {value!r}, which is not true or false. Set it to "
+        "true for all-or-nothing runs, or false (the default) to let each resource fail alone."
+    )
+
+
+def _load(
+    pipeline: Pipeline, source: DltSource, outcomes: RunOutcomes, file_format: Any
+) -> tuple[NormalizeInfo | None, LoadInfo]:
+    """dlt's `run`, step by step, with a failed resource's part taken out between extract and normalize.
+
+    Returns (normalize info, load info) of this run's extract.
+    """
+    # a previous run that died before it took its failed resources out of the load is finished first
+    partial.recover(pipeline)
+    if pipeline.config.restore_from_destination and not pipeline.dev_mode:
+        pipeline.sync_destination()
+    # what a previous run left extracted or normalized is loaded first, as dlt's run does; then, unlike
+    # dlt's run, this run goes on to extract its own data
+    if pipeline.list_extracted_load_packages():
+        pipeline.normalize()
+    if pipeline.list_normalized_load_packages():
+        pipeline.load()
+    before = partial.resource_states(pipeline, source.name)
+    tables = {name: str(resource.table_name) for name, resource in source.resources.items()}
+    journal = partial.Journal(pipeline, source.name, tables, before)
+    outcomes.on_change = lambda recorded: journal.write(recorded.dropped())
+    pipeline.extract(source, loader_file_format=file_format)
+    outcomes.settle()
+    dropped = outcomes.dropped()
+    if dropped:
+        partial.undo(pipeline, source.name, dropped, tables, before)
+    journal.remove()
+    normalize_info = pipeline.normalize()
+    load_info = pipeline.load()
+    return normalize_info, load_info
+
+
 def run(
     api: ApiSpec,
     *,
@@ -178,16 +250,25 @@ def run(
     pipelines_dir: Path | None = None,
     duckdb_path: Path | None = None,
     progress: bool = False,
+    strict: bool | None = None,
 ) -> RunReport:
-    """Extract, normalize and load one API; returns what is in the destination afterwards."""
+    """Extract, normalize and load one API; returns what is in the destination afterwards.
+
+    A resource that fails alone (see `fleetlake.outcomes`) loads nothing from this run while the others
+    load: the report's `outcomes` say which and why, and `exit_code` is 7. With `strict` (or
+    `[fleetlake] strict = true`) the first such failure stops the run and nothing loads. Errors that
+    concern every request (a refused key, an unreachable host) always stop the run: they are raised.
+    """
     # what needs no settings is checked first: a typo in a name is said before a missing key
     check_resource_names(api, resources)
     # files of at most 100,000 rows: one INSERT of a million-row file held it all (dlt's writer setting;
     # DATA_WRITER__FILE_MAX_ITEMS or [data_writer] file_max_items of the user's own win)
     if dlt.config.get("data_writer.file_max_items") is None:
         os.environ["DATA_WRITER__FILE_MAX_ITEMS"] = str(FILE_MAX_ITEMS)
+    outcomes = RunOutcomes(strict=strict_setting(strict), couples=api.companions)
     target = resolve_destination(destination, duckdb_path, api.pipeline_name)
-    source = select_resources(api, api.make_source(**dict(source_kwargs or {})), resources)
+    with collecting(outcomes):
+        source = select_resources(api, api.make_source(**dict(source_kwargs or {})), resources)
     pipeline = make_pipeline(
         api,
         destination=target,
@@ -197,13 +278,14 @@ def run(
         progress=progress,
     )
     started = time.perf_counter()
-    load_info = pipeline.run(source, loader_file_format=preferred_file_format(pipeline))
+    normalize, load_info = _load(pipeline, source, outcomes, preferred_file_format(pipeline))
     seconds = time.perf_counter() - started
-    normalize = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
     loaded = dict(normalize.row_counts) if normalize else {}
     report = RunReport(api, pipeline, load_info, seconds, loaded_rows=loaded)
     try:
         report.row_counts = table_row_counts(pipeline)
     except Exception as error:  # counting is a courtesy; some destinations cannot be queried back
         logger.debug("could not count rows in the destination: %s", error)
+    selected = [name for name in api.resource_descriptions() if name in source.selected_resources]
+    report.outcomes = outcomes.outcomes({name: loaded.get(name, 0) for name in selected})
     return report

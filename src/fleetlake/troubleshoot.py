@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import errno
+import tomllib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,11 +16,12 @@ from dlt.common.configuration.exceptions import (
     ConfigValueCannotBeCoercedException,
     LookupTraces,
 )
+from dlt.common.configuration.providers.toml import TomlProviderReadException
 from dlt.common.configuration.specs import RuntimeConfiguration
 from dlt.common.destination.client import DestinationClientConfiguration
 from dlt.common.destination.exceptions import UnknownDestinationModule
 
-from fleetlake.errors import ConfigurationError, FleetlakeError, UnreachableError, env_variable
+from fleetlake.errors import ConfigurationError, FleetlakeError, RunAbortedError, UnreachableError, env_variable
 from fleetlake.http.urls import connection_failure
 from fleetlake.sources import ApiSpec
 
@@ -34,6 +37,10 @@ def causes(error: BaseException) -> Iterator[BaseException]:
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        if isinstance(current, RunAbortedError):
+            # a resource stopped because another one stopped the run: that one is the cause
+            current = current.original
+            continue
         yield current
         wrapped = getattr(current, "exception", None)
         current = wrapped if isinstance(wrapped, BaseException) else (current.__cause__ or current.__context__)
@@ -130,11 +137,52 @@ def _unwritable(error: OSError) -> str:
     )
 
 
+def _unreadable_toml(error: TomlProviderReadException) -> str:
+    """Which TOML file is broken and where, from Python's own TOML reader; never the values in it."""
+    for name in error.full_paths:
+        path = Path(name)
+        if not path.is_file():
+            continue
+        try:
+            tomllib.loads(path.read_text(encoding="utf-8", errors="replace"))
+        except tomllib.TOMLDecodeError as problem:
+            return (
+                f"{path} is not valid TOML: {problem}. Fix that line (fleetlake does not show the values in the "
+                "file): a value needs quotes and must end on its line, a section is [sources.name], a setting "
+                'name = "value". Then run again.'
+            )
+    return (
+        f"{error.file_name} could not be read ({' '.join(str(error).split())[-160:]}). Check the file's syntax; "
+        "fleetlake does not show its values."
+    )
+
+
+def _unexpected(error: BaseException, api: ApiSpec | None) -> str:
+    """An error no rule explains: where the run was, the innermost cause, and what to do."""
+    chain = list(causes(error))
+    step = next((str(getattr(cause, "step", "")) for cause in chain if getattr(cause, "step", None)), "")
+    innermost = next(
+        (cause for cause in reversed(chain) if " ".join(str(cause).split())), chain[-1] if chain else error
+    )
+    text = " ".join(str(innermost).split())
+    # dlt's wrappers end their first line at "with exception:"; the cause is named instead
+    text = text.split(" with exception: ")[-1][:400] or "no message"
+    who = f"{api.title} " if api else ""
+    where = f"while dlt was at its {step} step" if step else "before the run started"
+    return (
+        f"The {who}run stopped {where}: {type(innermost).__name__}: {text}. Run it again with --debug for the "
+        "traceback and report it to fleetlake; what earlier runs loaded is kept, and a next run finishes what "
+        "this one extracted."
+    )
+
+
 def explain(error: BaseException, api: ApiSpec | None = None) -> tuple[str, int]:
     """A one-paragraph message and an exit code for any error a command can raise."""
     for cause in causes(error):
         if isinstance(cause, FleetlakeError):
             return cause.message, cause.exit_code
+        if isinstance(cause, TomlProviderReadException):
+            return _unreadable_toml(cause), ConfigurationError.exit_code
         if isinstance(cause, ConfigFieldMissingException):
             return _missing_credentials(cause, api), ConfigurationError.exit_code
         if isinstance(cause, UnknownDestinationModule):
@@ -152,5 +200,4 @@ def explain(error: BaseException, api: ApiSpec | None = None) -> tuple[str, int]
             return str(cause), 4
         if isinstance(cause, OSError) and cause.filename and cause.errno in PATH_ERRNOS:
             return _unwritable(cause), ConfigurationError.exit_code
-    first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return f"{type(error).__name__}: {first_line}", 1
+    return _unexpected(error, api), 1

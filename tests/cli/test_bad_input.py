@@ -190,7 +190,7 @@ CASES = [
          "Unknown TiDB Cloud resource(s): nosuch. Known resources: projects, clusters,", "--resources",
          "`fleetlake resources tidb` describes each"),
     Case("unknown_resource", "skysql", ("run", "skysql", "-r", "nosuch"), {}, 2,
-         "Unknown SkySQL resource(s): nosuch. Known resources: services, topologies,", "--resources",
+         "Unknown SkySQL resource(s): nosuch. Known resources: services, service_types, topologies,", "--resources",
          "`fleetlake resources skysql` describes each"),
     Case("unknown_resource", "secoda", ("run", "secoda", "--resources", "nosuch"), {}, 2,
          "Unknown Secoda resource(s): nosuch. Known resources: resource_catalog, document,", "--resources",

@@ -256,11 +256,26 @@ def test_seed_shape_renames_the_fields_the_third_party_file_renamed(demo: Runnin
     with emulator.serve() as server, digest_session() as api:
         urls = emulator.base_urls(server.url)
         details = api.get(f"{urls['billing_base_url']}/billsDetails/2025-06").json()
-        trends = api.post(f"{urls['billing_base_url']}/billsCostExplorer", json=EXPLORER_QUERY).json()
+        # the seed file's query: `groups` a list of dimensions (the vendor's object is refused)
+        refused = api.post(f"{urls['billing_base_url']}/billsCostExplorer", json=EXPLORER_QUERY)
+        seed_query = {"filter": EXPLORER_QUERY["filter"], "groups": ["service"]}
+        trends = api.post(f"{urls['billing_base_url']}/billsCostExplorer", json=seed_query).json()
+        # and it has no v1beta host, no Starter/Essential host and no members list
+        missing = [
+            api.get(url).status_code
+            for url in (
+                f"{urls['base_url']}/api/v1beta/projects",
+                f"{urls['serverless_base_url']}/clusters",
+                f"{urls['iam_base_url']}/members",
+            )
+        ]
         integrations = api.get(f"{urls['dedicated_base_url']}/clusters/1353050100898193893/integrations").json()
         audit = api.get(f"{urls['iam_base_url']}/auditLogs", params={"pageSize": 1}).json()["auditLogs"][0]
     assert list(details) == ["billsDetails"]
     assert len(details["billsDetails"]) == 765
+    assert refused.status_code == 400
+    assert "groups must be an array" in refused.json()["error"]
+    assert missing == [404, 404, 404]
     assert list(trends) == ["trends"]
     assert trends["trends"][0] == {"date": "2024-12-01", "cost": "647.37"}
     assert list(integrations) == ["integrations"]

@@ -4,8 +4,10 @@ snapshot of the destination to compare runs by content."""
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -132,21 +134,41 @@ def loads(database: Path, dataset: str) -> int:
         return int(connection.execute(f"SELECT count(*) FROM {dataset}._dlt_loads").fetchone()[0])  # type: ignore[index]
 
 
-_REFERENCES: dict[str, dict[str, list[tuple[Any, ...]]]] = {}
+_REFERENCES: dict[tuple[str, int], tuple[Path, dict[str, list[tuple[Any, ...]]]]] = {}
+
+
+def _reference_run(tmp_path_factory: Any, api: str, days: int) -> tuple[Path, dict[str, list[tuple[Any, ...]]]]:
+    """A clean run of an API at its clock plus `days`, made once per session: its folder and snapshot."""
+    if (api, days) not in _REFERENCES:
+        setup = SETUPS[api]
+        workdir = tmp_path_factory.mktemp(f"reference-{api}-day{days}")
+        emulator = setup.make([])
+        emulator.clock.advance(timedelta(days=days))
+        with emulator.serve() as server:
+            load(setup, emulator, server.url, workdir)
+        _REFERENCES[api, days] = workdir, snapshot(workdir / f"{api}.duckdb", setup.dataset)
+    return _REFERENCES[api, days]
 
 
 @pytest.fixture
 def reference(tmp_path_factory, fault_env):
-    """The snapshot of a clean run of an API, made once per session: `reference("tidb")`."""
+    """The snapshot of a clean run of an API, made once per session: `reference("tidb")`, or a day later
+    with `reference("tidb", days=1)`."""
 
-    def get(api: str) -> dict[str, list[tuple[Any, ...]]]:
-        if api not in _REFERENCES:
-            setup = SETUPS[api]
-            workdir = tmp_path_factory.mktemp(f"reference-{api}")
-            emulator = setup.make([])
-            with emulator.serve() as server:
-                load(setup, emulator, server.url, workdir)
-            _REFERENCES[api] = snapshot(workdir / f"{api}.duckdb", setup.dataset)
-        return _REFERENCES[api]
+    def get(api: str, days: int = 0) -> dict[str, list[tuple[Any, ...]]]:
+        return _reference_run(tmp_path_factory, api, days)[1]
 
     return get
+
+
+@pytest.fixture
+def loaded(tmp_path_factory, tmp_path, fault_env):
+    """`loaded("tidb")` copies a clean run's folder (DuckDB file and pipeline state) into tmp_path: the
+    state a day-two run starts from, without loading it again for every test."""
+
+    def copy(api: str) -> Path:
+        workdir, _ = _reference_run(tmp_path_factory, api, 0)
+        shutil.copytree(workdir, tmp_path, dirs_exist_ok=True)
+        return tmp_path
+
+    return copy

@@ -9,14 +9,18 @@ from datetime import timedelta
 
 import pytest
 
+from fleetlake.emulators.faults import UNTYPABLE
 from fleetlake.errors import (
+    ApiError,
     AuthenticationError,
     FleetlakeError,
     MalformedAnswerError,
     MissingPrimaryKeyError,
     PaginationLoopError,
+    RunAbortedError,
     ServerError,
 )
+from fleetlake.outcomes import Status
 from fleetlake.troubleshoot import causes, explain
 from tests.faults.conftest import CANARY, PK_FIELD, SETUPS, fault, load, loads, snapshot
 from tests.secrets import assert_no_canary
@@ -129,53 +133,165 @@ def test_a_field_that_changes_type_goes_to_a_variant_column(api, reference, tmp_
     _scan(api, capfd, caplog, tmp_path)
 
 
-TERMINAL = [
-    ("key revoked mid-run", "revoke,after=3", AuthenticationError, ("answered 401", "credentials")),
+TITLE = {"tidb": "TiDB Cloud", "skysql": "SkySQL", "secoda": "Secoda"}
+
+
+@pytest.mark.parametrize("api_name", APIS)
+def test_a_key_revoked_mid_run_stops_the_run_and_keeps_the_last_complete_load(
+    api_name, loaded, tmp_path, capfd, caplog, fault_env
+):
+    setup = SETUPS[api_name]
+    database = loaded(api_name) / f"{api_name}.duckdb"
+    before, loads_before = snapshot(database, setup.dataset), loads(database, setup.dataset)
+    injected = fault(setup, "revoke,after=3")
+    faulty = setup.make([injected])
+    faulty.clock.advance(timedelta(days=1))
+    with faulty.serve() as server, pytest.raises(Exception) as raised:  # noqa: PT011 (dlt wraps it)
+        load(setup, faulty, server.url, tmp_path)
+    root = next(cause for cause in causes(raised.value) if isinstance(cause, FleetlakeError))
+    assert isinstance(root, AuthenticationError | RunAbortedError)
+    message, code = explain(raised.value, None)
+    assert message.startswith(TITLE[api_name]), message
+    assert "answered 401" in message
+    assert "credentials" in message
+    assert "\n" not in message
+    assert code == 3
+    assert snapshot(database, setup.dataset) == before
+    assert loads(database, setup.dataset) == loads_before
+    _scan(api_name, capfd, caplog, tmp_path)
+
+
+# faults that fail one resource: (label, fault, error, words in its reason)
+RESOURCE_FAULTS = [
     ("pagination loop", "loop@{loop}", PaginationLoopError, ("pagination loops",)),
     ("record without its key", "no-pk@{pk},field={pk_field}", MissingPrimaryKeyError, ("without its primary key",)),
     ("503 that never ends", "503@{list},times=forever", ServerError, ("kept answering 503 after retries",)),
     ("body never JSON", "malformed@{list},times=forever", MalformedAnswerError, ("not valid JSON",)),
+    ("endpoint missing", "404@{list}", ApiError, ("answered 404 Not Found",)),
+    ("parameter required", "400@{list}", ApiError, ("answered 400", "refused the request")),
 ]
 ENDPOINT = {
     "pagination loop": {"tidb": "dedicated_clusters", "skysql": "services", "secoda": "columns"},
     "record without its key": {"tidb": "dedicated_clusters", "skysql": "services", "secoda": "tags"},
     "503 that never ends": {"tidb": "audit_logs", "skysql": "services", "secoda": "resource_catalog"},
     "body never JSON": {"tidb": "audit_logs", "skysql": "services", "secoda": "resource_catalog"},
+    "endpoint missing": {"tidb": "audit_logs", "skysql": "services", "secoda": "resource_catalog"},
+    "parameter required": {"tidb": "audit_logs", "skysql": "services", "secoda": "resource_catalog"},
 }
-TITLE = {"tidb": "TiDB Cloud", "skysql": "SkySQL", "secoda": "Secoda"}
 
 
 @pytest.mark.parametrize("api", APIS)
-@pytest.mark.parametrize(("label", "text", "error", "words"), TERMINAL, ids=[t[0] for t in TERMINAL])
-def test_terminal_fault_fails_clearly_and_keeps_the_last_complete_load(
-    api, label, text, error, words, tmp_path, capfd, caplog, fault_env
+@pytest.mark.parametrize(("label", "text", "error", "words"), RESOURCE_FAULTS, ids=[t[0] for t in RESOURCE_FAULTS])
+def test_a_fault_of_one_list_fails_that_resource_alone_and_the_others_load(
+    api, label, text, error, words, loaded, reference, tmp_path, capfd, caplog, fault_env
 ):
     setup = SETUPS[api]
-    database = tmp_path / f"{api}.duckdb"
-    clean = setup.make([])
-    with clean.serve() as server:
-        load(setup, clean, server.url, tmp_path)
-    before, loads_before = snapshot(database, setup.dataset), loads(database, setup.dataset)
+    database = loaded(api) / f"{api}.duckdb"
+    before = reference(api)
 
-    # a day later there is new data to load, and the fault
+    # a day later there is new data to load, and the fault on one list
     injected = fault(setup, text.replace("{pk_field}", PK_FIELD[api]))
     faulty = setup.make([injected])
     faulty.clock.advance(timedelta(days=1))
-    with faulty.serve() as server, pytest.raises(Exception) as raised:  # noqa: PT011 (dlt wraps it)
-        load(setup, faulty, server.url, tmp_path)
+    with faulty.serve() as server:
+        report = load(setup, faulty, server.url, tmp_path)
     assert injected.fired >= 1
-    root = next(cause for cause in causes(raised.value) if isinstance(cause, FleetlakeError))
-    assert type(root) is error
-    message, code = explain(raised.value, None)
-    assert message.startswith(TITLE[api]), message
+    failed = ENDPOINT[label][api]
+    outcomes = {outcome.resource: outcome for outcome in report.outcomes}
+    assert outcomes[failed].status is Status.FAILED
+    assert {name for name, o in outcomes.items() if o.status is not Status.LOADED} == {failed}
+    assert report.exit_code == 7
+    reason = outcomes[failed].reason
+    assert reason.startswith(f"{TITLE[api]} {failed} "), reason
+    assert "(GET http://127.0.0.1:" in reason
     for word in words:
-        assert word in message
-    if label in ENDPOINT:
-        assert f"{TITLE[api]} {ENDPOINT[label][api]} " in message
-    assert "\n" not in message
-    assert code == root.exit_code != 0
-    assert snapshot(database, setup.dataset) == before
-    assert loads(database, setup.dataset) == loads_before
+        assert word in reason
+    assert "\n" not in reason
+
+    # the failed table is as the last complete load left it; every other one is a clean day-2 run's
+    got = snapshot(database, setup.dataset)
+    expected = reference(api, days=1)
+    assert sorted(got) == sorted(expected)
+    for table in expected:
+        if table == failed or table.startswith(f"{failed}__"):
+            assert got.get(table) == before.get(table), table
+        else:
+            assert got[table] == expected[table], table
+    _scan(api, capfd, caplog, tmp_path)
+
+
+# a list whose next-page pointer goes missing while it states more records: (path, resource, rows it holds)
+NO_NEXT = {
+    "tidb": ("/dedicated/v1beta1/clusters", "dedicated_clusters", 5),
+    "skysql": ("/provisioning/v1/services", "services", 5),
+    "secoda": ("/api/v1/table/columns", "columns", 50),
+}
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_a_list_that_ends_before_its_stated_count_is_possibly_incomplete(
+    api, reference, tmp_path, capfd, caplog, fault_env
+):
+    setup = SETUPS[api]
+    expected = reference(api)
+    path, resource, rows = NO_NEXT[api]
+    injected = fault(setup, f"no-next@{path}")
+    emulator = setup.make([injected])
+    with emulator.serve() as server:
+        report = load(setup, emulator, server.url, tmp_path)
+    assert injected.fired == 1
+    outcomes = {outcome.resource: outcome for outcome in report.outcomes}
+    assert outcomes[resource].status is Status.INCOMPLETE
+    assert outcomes[resource].rows == rows
+    assert {name for name, o in outcomes.items() if o.status is not Status.LOADED} == {resource}
+    assert report.exit_code == 8
+    got = snapshot(tmp_path / f"{api}.duckdb", setup.dataset)
+    assert len(got[resource]) - 1 == rows < len(expected[resource]) - 1
+    # what loaded is right: each row is one of the clean run's, none twice
+    assert set(got[resource][1:]) <= set(expected[resource][1:])
+    assert len(set(got[resource][1:])) == rows
+    for table in expected:
+        if not (table == resource or table.startswith(f"{resource}__")):
+            assert got[table] == expected[table], table
+    _scan(api, capfd, caplog, tmp_path)
+
+
+# a field of a page that no type fits: (list path, raw field, its column, rows of that page)
+BAD_VALUE = {
+    "tidb": ("/iam/v1beta1/auditLogs", "endTime", "audit_logs", "end_time", 5),
+    "skysql": ("/provisioning/v1/services", "created_on", "services", "created_on", 3),
+    "secoda": ("/api/v1/resource/catalog", "created_at", "resource_catalog", "created_at", 100),
+}
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_a_value_no_type_fits_is_kept_as_text_and_nothing_is_lost(api, reference, tmp_path, capfd, caplog, fault_env):
+    setup = SETUPS[api]
+    expected = reference(api)
+    path, field_name, table, column, page = BAD_VALUE[api]
+    injected = fault(setup, f"bad-value@{path},after=1,field={field_name}")
+    emulator = setup.make([injected])
+    with emulator.serve() as server:
+        report = load(setup, emulator, server.url, tmp_path)
+    assert injected.fired == 1
+    assert report.exit_code == 0
+    outcomes = {outcome.resource: outcome for outcome in report.outcomes}
+    assert outcomes[table].status is Status.LOADED
+    assert outcomes[table].reason == f"values kept as text because no type fitted them: {column} ({page})"
+    got = snapshot(tmp_path / f"{api}.duckdb", setup.dataset)
+    header, *rows = got[table]
+    variant = header.index(f"{column}__v_text")
+    typed = header.index(column)
+    kept = [row for row in rows if row[variant] is not None]
+    assert len(kept) == page
+    assert all(row[variant] == UNTYPABLE and row[typed] is None for row in kept)
+    assert len(rows) == len(expected[table]) - 1
+    # every other row and table is exactly the clean run's
+    clean_rows = [row[:variant] + row[variant + 1 :] for row in rows if row[variant] is None]
+    assert set(clean_rows) <= set(expected[table][1:])
+    for other in expected:
+        if other != table:
+            assert got[other] == expected[other], other
     _scan(api, capfd, caplog, tmp_path)
 
 
@@ -183,11 +299,11 @@ def test_empty_pages_that_never_end_stop_the_list_instead_of_requesting_forever(
     setup = SETUPS["skysql"]
     injected = fault(setup, "empty-page@{loop},times=forever")
     emulator = setup.make([injected])
-    with emulator.serve() as server, pytest.raises(Exception) as raised:  # noqa: PT011 (dlt wraps it)
-        load(setup, emulator, server.url, tmp_path)
-    root = next(cause for cause in causes(raised.value) if isinstance(cause, FleetlakeError))
-    assert type(root) is PaginationLoopError
-    assert str(root).startswith("SkySQL services answered 50 empty pages in a row, each with another next-page token")
+    with emulator.serve() as server:
+        report = load(setup, emulator, server.url, tmp_path)
+    [failed] = [outcome for outcome in report.outcomes if outcome.status is Status.FAILED]
+    assert failed.reason.startswith("SkySQL services (GET http://127.0.0.1:")
+    assert "/provisioning/v1/services) answered 50 empty pages in a row, each with another next-page" in failed.reason
     assert injected.fired == 50
 
 
@@ -196,9 +312,11 @@ def test_dlt_runtime_settings_set_the_attempts(tmp_path, fault_env, monkeypatch)
     setup = SETUPS["skysql"]
     injected = fault(setup, "503@{list},times=forever")
     emulator = setup.make([injected])
-    with emulator.serve() as server, pytest.raises(Exception) as raised:  # noqa: PT011 (dlt wraps it)
-        load(setup, emulator, server.url, tmp_path)
-    assert isinstance(next(c for c in causes(raised.value) if isinstance(c, FleetlakeError)), ServerError)
+    with emulator.serve() as server:
+        report = load(setup, emulator, server.url, tmp_path)
+    [failed] = [outcome for outcome in report.outcomes if outcome.status is Status.FAILED]
+    assert failed.resource == "services"
+    assert "kept answering 503 after retries" in failed.reason
     assert emulator.requests.count(path=injected.path, status=503) == 2
 
 

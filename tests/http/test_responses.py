@@ -55,4 +55,4 @@ def test_a_200_html_page_is_a_malformed_answer_naming_the_endpoint(web_server):
     message = str(raised.value)
     assert message.startswith(f"Secoda tags (GET {web_server}/portal/tag) answered 200 with an HTML page, not the")
     assert "Check the base URL and any HTTPS_PROXY setting" in message
-    assert message.endswith("Tables keep their last complete load.")
+    assert message.endswith("This resource keeps its last complete load.")

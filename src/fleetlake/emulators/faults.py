@@ -38,16 +38,21 @@ from fleetlake.emulators.quota import QuotaDecision
 logger = logging.getLogger("fleetlake.emulators.faults")
 
 STATUS_KINDS = ("500", "502", "503", "504")
+# answers a client must not retry: the endpoint is missing, refuses the request, or the key lacks a role
+REFUSAL_KINDS = ("400", "403", "404")
 WIRE_KINDS = ("429", "reset", "slow", "truncate", "malformed", "html", "revoke")
-BODY_KINDS = ("new-field", "type-change", "no-pk")
+BODY_KINDS = ("new-field", "type-change", "no-pk", "bad-value", "no-next")
 PAGING_KINDS = ("loop", "empty-page")
-KINDS = (*STATUS_KINDS, *WIRE_KINDS, *BODY_KINDS, *PAGING_KINDS)
+KINDS = (*STATUS_KINDS, *REFUSAL_KINDS, *WIRE_KINDS, *BODY_KINDS, *PAGING_KINDS)
 
 DESCRIPTIONS = {
     "500": "answer 500 in the host's error envelope (times=3 by default)",
     "502": "answer 502 in the host's error envelope (times=3 by default)",
     "503": "answer 503 in the host's error envelope (times=3 by default)",
     "504": "answer 504 in the host's error envelope (times=3 by default)",
+    "400": "answer 400 in the host's error envelope, as for a parameter it requires (times=forever)",
+    "403": "answer 403 in the host's error envelope, a role the key lacks (times=forever)",
+    "404": "answer 404 in the host's error envelope, an endpoint this account lacks (times=forever)",
     "429": "answer the vendor's over-quota 429 with its headers (a storm: times=5; seconds= sets the reset)",
     "reset": "send the headers and half the body, then drop the connection",
     "slow": "answer only after `seconds` (default 65: longer than a client's 60 s timeout)",
@@ -58,11 +63,28 @@ DESCRIPTIONS = {
     "new-field": "add a field (field=, default `driftNote`) to every record of the answer",
     "type-change": "turn a numeric field (field=, default: the first one) of every record into text",
     "no-pk": "remove the primary key (field=, default `id`) from the answer's first record",
+    "bad-value": "replace a field (field=) of every record with a value that no type fits",
+    "no-next": "drop the answer's next-page pointer (token, link) while its stated total stays",
     "loop": "a token-paged list answers the token it was asked with as the next one",
     "empty-page": "a token-paged list answers an empty page whose next token resumes where it was",
 }
 
-_DEFAULT_TIMES: dict[str, int | None] = {"500": 3, "502": 3, "503": 3, "504": 3, "429": 5, "revoke": None}
+_DEFAULT_TIMES: dict[str, int | None] = {
+    "500": 3,
+    "502": 3,
+    "503": 3,
+    "504": 3,
+    "429": 5,
+    "revoke": None,
+    "400": None,
+    "403": None,
+    "404": None,
+}
+# what a bad-value fault writes into a field: no time, date, number or boolean form fits it
+UNTYPABLE = "31/02/2026 25:61 (no such time)"
+# where answers keep their next-page pointer, in the body or the headers
+NEXT_BODY_KEYS = ("nextPageToken", "next_page_token", "next")
+NEXT_HEADERS = (b"x-next-page-token", b"next-page-token", b"x-page-token", b"link")
 
 
 class FaultSpecError(ValueError):
@@ -226,6 +248,9 @@ class FaultMiddleware:
         logger.info("fault %s on %s %s", kind, scope["method"], path)
         if kind in STATUS_KINDS:
             await self.envelope(path, int(kind), "injected fault")(scope, receive, send)
+        elif kind in REFUSAL_KINDS:
+            reason = {"400": "a required parameter is missing", "403": "permission denied", "404": "not found"}
+            await self.envelope(path, int(kind), f"injected fault: {reason[kind]}")(scope, receive, send)
         elif kind == "revoke":
             await self.envelope(path, 401, "the API key was revoked")(scope, receive, send)
         elif kind == "429":
@@ -277,6 +302,16 @@ class FaultMiddleware:
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
             raise InjectedResetError(f"connection dropped after {len(body) // 2} of {len(body)} bytes")
+        if fault.kind == "no-next" and 200 <= status < 300:
+            kept = [(k, v) for k, v in headers if k.lower() not in NEXT_HEADERS]
+            changed = _without_next(body)
+            if len(kept) == len(headers) and changed == body:
+                fault.unclaim()  # no pointer here (a page-number list, a last page): wait for another
+            headers, body = kept, changed
+            headers.append((b"content-length", str(len(body)).encode()))
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
         changed = _broken_body(fault, body) if 200 <= status < 300 else body
         if changed == body:
             # nothing to break here (an error answer, no records, no such field): wait for another request
@@ -313,11 +348,37 @@ def _broken_body(fault: Fault, body: bytes) -> bytes:
         for record in records:
             if changed in record:
                 record[changed] = f"{record[changed]} (was a number)"
+    elif fault.kind == "bad-value":
+        if not fault.field_name or not any(fault.field_name in record for record in records):
+            return body
+        for record in records:
+            if fault.field_name in record:
+                record[fault.field_name] = UNTYPABLE
     elif fault.kind == "no-pk":
         if (fault.field_name or "id") not in records[0]:
             return body
         del records[0][fault.field_name or "id"]
     return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def _without_next(body: bytes) -> bytes:
+    """The body with its next-page pointer emptied (a token, a `links.next`, a `next` link)."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(payload, dict):
+        return body
+    changed = False
+    for key in NEXT_BODY_KEYS:
+        if payload.get(key):
+            payload[key] = "" if key == "nextPageToken" else None
+            changed = True
+    links = payload.get("links")
+    if isinstance(links, dict) and links.get("next"):
+        links["next"] = None
+        changed = True
+    return json.dumps(payload, separators=(",", ":")).encode() if changed else body
 
 
 def _records(payload: Any) -> list[dict[str, Any]]:

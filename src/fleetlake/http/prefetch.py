@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
 _DONE = object()
 
 
-def prefetched(*streams: Iterator[T], depth: int = 2) -> Iterator[T]:
+def prefetched(
+    *streams: Iterator[T], depth: int = 2, abort: Callable[[], BaseException | None] | None = None
+) -> Iterator[T]:
     """Iterate `streams` in background threads, one each, at most `depth` items ahead per stream.
 
     Token-paged lists cannot be fetched in parallel (each page names the next), but fetching page n+1
     while dlt writes page n hides most of one behind the other, and independent streams (a list split
     by time windows) overlap each other's waits. Items come in arrival order. Errors are re-raised in
     the consumer; a consumer that stops early (an incremental cursor reached) stops the fetching too.
+    `abort` is asked while waiting: an exception it returns is raised at once (the run is stopping, and
+    dlt's worker thread that runs this consumer must end within dlt's 2 s shutdown wait).
     Written by hand because the standard library has no bounded, cancellable generator prefetch.
     """
     buffer: queue.Queue[object] = queue.Queue(maxsize=depth * max(1, len(streams)))
@@ -48,7 +52,13 @@ def prefetched(*streams: Iterator[T], depth: int = 2) -> Iterator[T]:
     try:
         running = len(workers)
         while running:
-            item = buffer.get()
+            try:
+                item = buffer.get(timeout=0.1)
+            except queue.Empty:
+                stopped = abort() if abort is not None else None
+                if stopped is not None:
+                    raise stopped from None
+                continue
             if item is _DONE:
                 running -= 1
                 continue

@@ -94,8 +94,9 @@ class QuotaLimiter:
         self._in_flight = 0
         self._window_estimate = 0.0
 
-    def acquire(self) -> float:
-        """Wait until a request may be sent; returns the seconds waited."""
+    def acquire(self, abort: Callable[[], BaseException | None] | None = None) -> float:
+        """Wait until a request may be sent; returns the seconds waited. `abort` is asked every quarter
+        of a second of waiting: an exception it returns is raised (the run is stopping)."""
         waited = 0.0
         while True:
             with self._lock:
@@ -114,6 +115,11 @@ class QuotaLimiter:
                 delay = self._reset_at - now
             if waited + delay > self.max_wait_seconds:
                 raise self.exhausted()
+            if abort is not None:
+                stopped = abort()
+                if stopped is not None:
+                    raise stopped
+                delay = min(delay, 0.25)
             self._sleep(delay)
             waited += delay
             with self._lock:

@@ -11,7 +11,7 @@ import orjson
 from dlt.sources.helpers.rest_client.exceptions import IgnoreResponseException
 from requests import Response
 
-from fleetlake.errors import ApiError, AuthenticationError, MalformedAnswerError, ServerError
+from fleetlake.errors import ApiError, AuthenticationError, ForbiddenError, MalformedAnswerError, ServerError
 
 logger = logging.getLogger("fleetlake.http")
 
@@ -30,7 +30,8 @@ def error_detail(response: Response) -> str:
             return f"an HTML page ({title.group(1).strip()[:80]})" if title else "an HTML page"
         return text[:200]
     if isinstance(body, dict):
-        for key in ("message", "msgPrefix", "error", "detail", "errors"):
+        # the server's reason first: IAM and billing put it in `error` and only "Bad Request" in `msgPrefix`
+        for key in ("message", "error", "detail", "errors", "msgPrefix"):
             value = body.get(key)
             if isinstance(value, list):
                 # SkySQL: {"errors": [{"error", "message", ...}]}
@@ -79,7 +80,7 @@ def _malformed(response: Response, name: str, problem: str) -> str:
             "cut short or corrupted on the way. Try again; if it persists, a proxy between you and the API is "
             "altering answers"
         )
-    return f"{where} answered {response.status_code} with {cause}. Tables keep their last complete load."
+    return f"{where} answered {response.status_code} with {cause}. This resource keeps its last complete load."
 
 
 def raise_for_api_status(
@@ -90,11 +91,12 @@ def raise_for_api_status(
     missing_ok: bool = False,
     missing_reason: str = "",
     base_url_setting: str = "the base URL setting of this server",
+    on_missing: Callable[[str], None] | None = None,
 ) -> ResponseHook:
     """A requests response hook that turns 4xx/5xx answers into fleetlake errors and parses the others.
 
     With `missing_ok`, a 404 is logged as a warning and the list is skipped (a parent that vanished
-    between listing it and fetching its children).
+    between listing it and fetching its children); `on_missing` is told the server's reason.
     """
 
     def hook(response: Response, *args: Any, **kwargs: Any) -> None:
@@ -109,30 +111,38 @@ def raise_for_api_status(
         where = _where(response, f"{api} {endpoint}")
         if status == 404 and missing_ok:
             logger.warning("%s answered 404 (%s); skipped. %s", where, detail, missing_reason)
+            if on_missing is not None:
+                on_missing(detail)
             raise IgnoreResponseException
         if status == 401:
             raise AuthenticationError(
                 f"{where} answered 401 Unauthorized: {detail}. The credentials were rejected. {credentials_hint}"
             )
         if status == 403:
-            raise AuthenticationError(
+            raise ForbiddenError(
                 f"{where} answered 403 Forbidden: {detail}. The key is valid but lacks the role this "
                 f"endpoint needs; give it the role, or leave this resource out with --resources."
             )
         if status == 404:
             raise ApiError(
                 f"{where} answered 404 Not Found: {detail}. Check {base_url_setting} (a path or host typo "
-                f"answers 404; `fleetlake check` tries every server), or leave this resource out with --resources."
+                f"answers 404; `fleetlake check` tries every server), or leave this resource out with --resources.",
+                status=404,
             )
         if status == 429:
-            raise ApiError(f"{where} answered 429 Too Many Requests after waiting for the quota: {detail}.")
+            raise ApiError(f"{where} answered 429 Too Many Requests after waiting for the quota: {detail}.", status=429)
         if status >= 500:
             # an HTTPError: dlt's retry reads its response and retries; this message is the last one
             raise ServerError(
                 f"{where} kept answering {status} after retries: {detail}. The service is failing; "
-                f"try again later. Tables keep their last complete load.",
+                f"try again later. This resource keeps its last complete load.",
                 response,
             )
-        raise ApiError(f"{where} answered {status}: {detail}.")
+        raise ApiError(
+            f"{where} answered {status}: {detail}. The API refused the request as fleetlake made it; this "
+            f"resource keeps its last complete load. If the API now requires something new, report it to "
+            f"fleetlake; meanwhile leave this resource out with --resources.",
+            status=status,
+        )
 
     return hook

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import dlt
@@ -50,6 +50,8 @@ class PacedAdapter(HTTPAdapter):
     def __init__(self, limiter: QuotaLimiter, pool_maxsize: int = 16) -> None:
         super().__init__(pool_connections=4, pool_maxsize=pool_maxsize)
         self.limiter = limiter
+        self.abort: Callable[[], BaseException | None] | None = None
+        """Asked while waiting for the quota: the run's stop, set by the API client using the session."""
 
     def send(
         self,
@@ -62,7 +64,7 @@ class PacedAdapter(HTTPAdapter):
     ) -> Response:
         waited = 0.0
         for _ in range(MAX_THROTTLED_RESENDS):
-            waited += self.limiter.acquire()
+            waited += self.limiter.acquire(self.abort)
             try:
                 response = super().send(
                     request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies

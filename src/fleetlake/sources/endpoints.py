@@ -2,32 +2,43 @@
 
 A source lists its endpoints as `Endpoint` rows and gives an `ApiClient` its REST clients and how each
 paging style is driven; `build_resources` turns the rows into dlt resources (children as transformers
-fetched in parallel). Only what a table cannot say is written per API.
+fetched in parallel), each failing alone (`fleetlake.sources.guard`). Only what a table cannot say is
+written per API.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import dlt
 from dlt.common import jsonpath
 from dlt.extract.resource import DltResource
 from dlt.sources.helpers.rest_client.client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
+from requests import Response
 
-from fleetlake.errors import MissingPrimaryKeyError
+from fleetlake import outcomes as run_outcomes
+from fleetlake.errors import ApiError, MissingPrimaryKeyError, RunAbortedError
 from fleetlake.http.prefetch import prefetched
-from fleetlake.http.responses import raise_for_api_status
+from fleetlake.http.responses import ResponseHook, raise_for_api_status
+from fleetlake.http.session import PacedAdapter
 from fleetlake.imports import import_pandas_before_threads
+from fleetlake.outcomes import RunOutcomes
+from fleetlake.sources.guard import guarded, stop_if_aborted
+from fleetlake.sources.values import VARIANT_SUFFIX, Typer, UntypableValueError, to_timestamp
 
 logger = logging.getLogger("fleetlake.sources")
+
+T = TypeVar("T")
 
 # credentials that some answers carry and that must never reach a table
 CREDENTIAL_FIELDS = frozenset(
@@ -50,7 +61,9 @@ class Endpoint:
     name: str
     server: str
     path: str
-    selectors: tuple[str, ...]  # keys holding the list, alternatives in order; () = the answer is the list
+    # keys holding the list, alternatives in order; () = the answer is the list; None = the answer is the
+    # list or an envelope holding it (dlt detects which from the first page)
+    selectors: tuple[str, ...] | None
     paging: str  # a paging style the API's client knows
     primary_key: tuple[str, ...]
     description: str
@@ -60,9 +73,9 @@ class Endpoint:
     # only parents whose field equals the value have children (backups exist for Dedicated only)
     parent_filter: tuple[str, str] | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
-    # dotted paths of ISO-8601 timestamps and of unix epochs (strings or numbers), typed as timestamps
+    # dotted paths of times, typed as timestamps whatever form they come in (ISO-8601, unix seconds or
+    # milliseconds); a value that fits none is kept as text (`fleetlake.sources.values`)
     timestamps: tuple[str, ...] = ()
-    epoch_timestamps: tuple[str, ...] = ()
     # a dotted path lifted to a top-level `id` when the record keeps its id nested
     lift_id: str | None = None
     # a timestamp column: re-runs load only records whose cursor moved (merged on the primary key)
@@ -71,14 +84,20 @@ class Endpoint:
     incremental_options: Mapping[str, Any] = field(default_factory=dict)
     # a 404 means the endpoint is not offered: warn and load nothing instead of failing
     optional: bool = False
+    # the key of the answer stating how many records the list holds (`total`, `totalSize`, `count`): a
+    # list whose pages end short of it is reported possibly incomplete
+    total: str | None = None
 
 
 @lru_cache(maxsize=256)
-def selector(keys: tuple[str, ...]) -> Any:
-    """A compiled JSONPath picking whichever of `keys` the answer has; `$` when the answer is the list.
+def selector(keys: tuple[str, ...] | None) -> Any:
+    """A compiled JSONPath picking whichever of `keys` the answer has; `$` when the answer is the list;
+    None (dlt detects the list, bare or in an envelope) when `keys` is None.
 
     Compiled once: dlt parses a string selector again on every page (a yacc parse, ~1 ms a page).
     """
+    if keys is None:
+        return None
     if not keys:
         text = "$"
     elif len(keys) == 1:
@@ -88,42 +107,43 @@ def selector(keys: tuple[str, ...]) -> Any:
     return jsonpath.compile_path(text)
 
 
-def drop_credentials(value: Any) -> Any:
-    """Remove credential fields (secret keys, passwords, tokens) at any depth."""
+INT64 = range(-(2**63), 2**63)
+
+
+def _beyond_64_bits(value: Any) -> bool:
+    # JSON parsers hand such integers over as floats (orjson: 3.16e+24), which dlt coerces into an
+    # integer column all the same: both are kept as text
+    if isinstance(value, float):
+        return abs(value) >= 2.0**63 and value == value
+    return isinstance(value, int) and not isinstance(value, bool) and value not in INT64
+
+
+def sanitized(value: Any) -> Any:
+    """A record as fleetlake loads it, at any depth: credential fields (secret keys, passwords, tokens)
+    removed, and integers beyond 64 bits (no database column holds them, and one failed dlt's whole
+    normalize step) moved to the field's variant column as text, `<field>__v_text` (a list holding
+    one moves there whole, as JSON): dlt would coerce their digits back into the integer column."""
     if isinstance(value, dict):
-        return {k: drop_credentials(v) for k, v in value.items() if k not in CREDENTIAL_FIELDS}
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if key in CREDENTIAL_FIELDS:
+                continue
+            if _beyond_64_bits(item):
+                out[key + VARIANT_SUFFIX] = repr(item) if isinstance(item, float) else str(item)
+            elif isinstance(item, list) and any(_beyond_64_bits(element) for element in item):
+                out[key + VARIANT_SUFFIX] = json.dumps(item, default=str)
+            else:
+                out[key] = sanitized(item)
+        return out
     if isinstance(value, list):
-        return [drop_credentials(v) for v in value]
+        return [sanitized(v) for v in value]
     return value
 
 
 def parse_timestamp(value: Any) -> datetime | None:
-    """An ISO-8601 string (with `Z`) as an aware UTC datetime; empty values become None."""
-    if value in (None, "", "0001-01-01T00:00:00Z"):
-        return None
-    if isinstance(value, datetime):
-        return value
-    parsed = datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def parse_epoch(value: Any) -> datetime | None:
-    """Unix seconds (or milliseconds), as a number or a string, as an aware UTC datetime; 0 is None."""
-    if value in (None, "", "0", 0):
-        return None
-    number = float(value)
-    if number > 1e11:  # milliseconds
-        number /= 1000
-    return datetime.fromtimestamp(number, tz=UTC)
-
-
-def _convert_path(record: dict[str, Any], dotted: str, convert: Callable[[Any], Any]) -> None:
-    *parents, leaf = dotted.split(".")
-    node: Any = record
-    for key in parents:
-        node = node.get(key) if isinstance(node, dict) else None
-    if isinstance(node, dict) and leaf in node:
-        node[leaf] = convert(node[leaf])
+    """A time in any form the vendors send as an aware UTC datetime; None when empty. Raises
+    `UntypableValueError` (a `ValueError`) for a value no form fits."""
+    return to_timestamp(value)
 
 
 def _get_path(record: Mapping[str, Any], dotted: str) -> Any:
@@ -139,27 +159,36 @@ def shape_records(
     parent: Mapping[str, Any] | None = None,
     *,
     api: str = "",
+    outcomes: RunOutcomes | None = None,
 ) -> list[dict[str, Any]]:
-    """Drop credentials, type timestamps, lift nested ids and copy the parent's keys onto each record.
+    """Sanitize (`sanitized`), type timestamps, lift nested ids and copy the parent's keys onto each record.
 
-    A record without its primary key stops the run (`MissingPrimaryKeyError`) before anything loads:
-    merged on a null key it would overwrite, or be overwritten by, every other such record.
+    Primary key values that come as numbers are loaded as text, as the vendors document them (a key
+    whose type flips would split a merge). A record without its primary key fails the resource
+    (`MissingPrimaryKeyError`) before anything of it loads: merged on a null key it would overwrite, or
+    be overwritten by, every other such record.
     """
+    typer = Typer(api, endpoint.name, outcomes)
     out: list[dict[str, Any]] = []
     for raw in records:
-        record = drop_credentials(raw)
+        if not isinstance(raw, dict):
+            raise UntypableValueError(
+                f"record {len(out) + 1} of a page of {endpoint.path} is a {type(raw).__name__}, not an object"
+            )
+        record = sanitized(raw)
         for path in endpoint.timestamps:
-            _convert_path(record, path, parse_timestamp)
-        for path in endpoint.epoch_timestamps:
-            _convert_path(record, path, parse_epoch)
+            typer.convert(record, path, to_timestamp)
         if endpoint.lift_id and "id" not in record:
             record["id"] = _get_path(raw, endpoint.lift_id)
         if parent is not None:
             for column, parent_field in endpoint.parent_columns.items():
                 record.setdefault(column, parent.get(parent_field))
         for key in endpoint.primary_key:
-            if record.get(key) is None:
+            value = record.get(key)
+            if value is None or value == "":
                 raise _missing_key(api, endpoint, key, record, len(out))
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                record[key] = str(value)
         out.append(record)
     return out
 
@@ -168,9 +197,9 @@ def _missing_key(api: str, endpoint: Endpoint, key: str, record: Mapping[str, An
     fields = ", ".join(sorted(record)[:12]) or "none"
     return MissingPrimaryKeyError(
         f"{api} {endpoint.name} answered a record without its primary key `{key}` (record {index + 1} of a page "
-        f"of {endpoint.path}; its fields: {fields}). It cannot be merged without a key, so the run was stopped "
-        f"before loading and tables keep their last complete load. Report it to the API's support; meanwhile "
-        f"leave this resource out with --resources to load the others."
+        f"of {endpoint.path}; its fields: {fields}). It cannot be merged without a key, so this resource loads "
+        f"nothing from this run and keeps its last complete load; the others load. Report it to the API's "
+        f"support; meanwhile --resources without it runs clean."
     )
 
 
@@ -187,6 +216,8 @@ class ApiClient:
     """The REST clients of one API (one per server), sharing a session, an auth and a quota.
 
     `paginator(endpoint)` and `page_params(endpoint)` say how the API pages each endpoint's style.
+    `outcomes` is the run's record of what each resource came to: the collector current when the
+    client is built (`fleetlake.outcomes.collecting`), or a strict one outside fleetlake's runner.
     """
 
     api: str
@@ -197,6 +228,7 @@ class ApiClient:
     section: str = ""
     """The source's config section (`tidb_instance_source`), so a 404 names the base URL setting."""
     concurrency: int = 8
+    outcomes: RunOutcomes = field(default_factory=run_outcomes.current)
     executor: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
@@ -206,6 +238,23 @@ class ApiClient:
         self.executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"fleetlake-{self.api}")
         # threads end with the client, not with the process (orchestrators build many sources)
         weakref.finalize(self, self.executor.shutdown, wait=False)
+        # a request waiting for the quota gives up when the run stops
+        for rest in self.by_server.values():
+            for adapter in rest.session.adapters.values():
+                if isinstance(adapter, PacedAdapter):
+                    adapter.abort = self.stopped
+
+    def guard(
+        self, resource: str, function: Callable[..., Iterator[Any]], *, parent: str | None = None
+    ) -> Callable[..., Iterator[Any]]:
+        """`function` (a resource's or transformer's generator function) failing alone as `resource`."""
+        return guarded(self.api, self.outcomes, resource, function, parent=parent)
+
+    def shape(
+        self, endpoint: Endpoint, records: Iterable[dict[str, Any]], parent: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """`shape_records` for this API and run."""
+        return shape_records(endpoint, records, parent, api=self.api, outcomes=self.outcomes)
 
     def pages(
         self,
@@ -222,7 +271,42 @@ class ApiClient:
         With `prefetch`, the next page is fetched while the caller handles the current one.
         """
         pages = self._pages(endpoint, path, params, missing_ok=missing_ok, missing_reason=missing_reason)
-        return prefetched(pages) if prefetch else pages
+        return prefetched(pages, abort=self.stopped) if prefetch else pages
+
+    def stopped(self) -> BaseException | None:
+        """The error to stop with when another resource stopped the run, else None."""
+        aborted = self.outcomes.aborted
+        return RunAbortedError(aborted) if aborted is not None else None
+
+    def map(self, function: Callable[[Any], T], items: Iterable[Any]) -> Iterator[T]:
+        """`function` over `items` in the client's pool, results in order; stops at once when the run
+        stops (dlt gives its worker threads 2 s to end, and this runs in one of them)."""
+        futures = [self.executor.submit(function, item) for item in items]
+        try:
+            for future in futures:
+                while True:
+                    try:
+                        yield future.result(timeout=0.1)
+                        break
+                    except FutureTimeout:
+                        stopped = self.stopped()
+                        if stopped is not None:
+                            raise stopped from None
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def _hook(self, name: str, check: ResponseHook, on_answer: ResponseHook | None = None) -> ResponseHook:
+        """A response hook: remember the URL (for a failure to name), check the status, stop if the run stops."""
+
+        def hook(response: Response, *args: Any, **kwargs: Any) -> None:
+            self.outcomes.note_url(name, f"{response.request.method} {response.url}")
+            stop_if_aborted(self.outcomes)
+            check(response, *args, **kwargs)
+            if on_answer is not None:
+                on_answer(response)
+
+        return hook
 
     def _pages(
         self,
@@ -233,32 +317,76 @@ class ApiClient:
         missing_ok: bool,
         missing_reason: str,
     ) -> Iterator[list[dict[str, Any]]]:
-        hook = raise_for_api_status(
+        name = endpoint.name
+
+        def not_offered(detail: str) -> None:
+            self.outcomes.not_offered(
+                name, f"{endpoint.path} answered 404 ({detail}): the API does not offer it here; nothing to load."
+            )
+
+        def vanished(detail: str) -> None:
+            self.outcomes.missing(
+                name,
+                ApiError(
+                    f"{self.api} {name} ({self.outcomes.url_of(name)}) answered 404 Not Found: {detail}. Check "
+                    f"{self._setting(endpoint.server)}, or leave this resource out with --resources.",
+                    status=404,
+                ),
+            )
+
+        status = raise_for_api_status(
             self.api,
-            endpoint.name,
+            name,
             credentials_hint=self.credentials_hint,
             base_url_setting=self._setting(endpoint.server),
             missing_ok=missing_ok or endpoint.optional,
             missing_reason=missing_reason if not endpoint.optional else "The API does not offer it here.",
+            on_missing=not_offered if endpoint.optional else vanished if missing_ok else None,
         )
+        stated: list[int] = []
+
+        def count(response: Response) -> None:
+            if response.status_code < 300:
+                self.outcomes.answered(name)
+            # the count the first page states, for a list that ends short of it
+            if endpoint.total and not stated and response.status_code < 300:
+                body = response.json()
+                value = body.get(endpoint.total) if isinstance(body, dict) else None
+                if isinstance(value, int | str) and str(value).isdigit():
+                    stated.append(int(value))
+
+        paginator = self.paginator(endpoint)
+        records = 0
         for page in self.by_server[endpoint.server].paginate(
             path,
             params={**endpoint.params, **self.page_params(endpoint), **(params or {})},
-            paginator=self.paginator(endpoint),
+            paginator=paginator,
             data_selector=selector(endpoint.selectors),
-            hooks={"response": [hook]},
+            hooks={"response": [self._hook(name, status, count)]},
         ):
+            records += len(page)
             yield list(page)
+        # the list ran to its end (a consumer that stops early, at an incremental cursor, never gets here)
+        truncated = getattr(paginator, "truncated", None)
+        if truncated:
+            self.outcomes.incomplete(name, str(truncated))
+        elif stated and records < stated[0]:
+            self.outcomes.incomplete(
+                name,
+                f"{path} said it holds {stated[0]} records (`{endpoint.total}`), but its pages ended after "
+                f"{records}: the next-page pointer was missing early. What loaded is right; some records may "
+                f"be missing. Run again; if it persists, report it to {self.api}.",
+            )
 
     def _setting(self, server: str) -> str:
         return f"`{server}` in [sources.{self.section}]" if self.section else "the base URL setting of this server"
 
     def get_json(self, server: str, name: str, path: str, **kwargs: Any) -> Any:
         """One request's JSON answer, errors raised as for `pages`."""
-        hook = raise_for_api_status(
+        status = raise_for_api_status(
             self.api, name, credentials_hint=self.credentials_hint, base_url_setting=self._setting(server)
         )
-        response = self.by_server[server].request(path, hooks={"response": [hook]}, **kwargs)
+        response = self.by_server[server].request(path, hooks={"response": [self._hook(name, status)]}, **kwargs)
         return response.json()
 
 
@@ -266,9 +394,15 @@ def _hints(endpoint: Endpoint) -> dict[str, Any]:
     return {"primary_key": list(endpoint.primary_key), "write_disposition": "merge"}
 
 
+def incremental(cursor: str, **options: Any) -> dlt.sources.incremental[Any]:
+    """dlt's incremental cursor as every fleetlake resource uses it: a record whose cursor value is missing
+    (or was kept as text, fitting no time format) is loaded, not a reason to fail the run."""
+    return dlt.sources.incremental(cursor, on_cursor_value_missing="include", **options)
+
+
 def _incremental(endpoint: Endpoint) -> dlt.sources.incremental[Any]:
     assert endpoint.incremental is not None
-    return dlt.sources.incremental(endpoint.incremental, **endpoint.incremental_options)
+    return incremental(endpoint.incremental, **endpoint.incremental_options)
 
 
 def list_resource(client: ApiClient, endpoint: Endpoint) -> DltResource:
@@ -276,10 +410,12 @@ def list_resource(client: ApiClient, endpoint: Endpoint) -> DltResource:
 
     def fetch() -> Iterator[list[dict[str, Any]]]:
         for page in client.pages(endpoint, endpoint.path, prefetch=True):
-            yield shape_records(endpoint, page, api=client.api)
+            yield client.shape(endpoint, page)
 
     # parallelized: dlt steps independent lists in its worker pool, so their requests overlap
-    resource = dlt.resource(fetch, name=endpoint.name, parallelized=True, **_hints(endpoint))
+    resource = dlt.resource(
+        client.guard(endpoint.name, fetch), name=endpoint.name, parallelized=True, **_hints(endpoint)
+    )
     if endpoint.incremental:
         resource.apply_hints(incremental=_incremental(endpoint))
     return resource
@@ -298,10 +434,16 @@ def child_resource(client: ApiClient, endpoint: Endpoint, parent: DltResource) -
     def fetch(parents: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         # the parents of one page are fetched at once, bounded by the client's pool
         wanted = [record for record in parents if parent_has_children(endpoint, record)]
-        for record, rows in zip(wanted, client.executor.map(children, wanted), strict=True):
-            yield shape_records(endpoint, rows, parent=record, api=client.api)
+        for record, rows in zip(wanted, client.map(children, wanted), strict=True):
+            yield client.shape(endpoint, rows, parent=record)
 
-    resource = dlt.transformer(fetch, data_from=parent, name=endpoint.name, parallelized=True, **_hints(endpoint))
+    resource = dlt.transformer(
+        client.guard(endpoint.name, fetch, parent=endpoint.parent),
+        data_from=parent,
+        name=endpoint.name,
+        parallelized=True,
+        **_hints(endpoint),
+    )
     if endpoint.incremental:
         resource.apply_hints(incremental=_incremental(endpoint))
     return resource

@@ -45,7 +45,7 @@ class LoopGuard:
             raise PaginationLoopError(
                 f"{self.where} handed out the page token {token[:16]}... a second time: the pagination loops, "
                 f"so the list was stopped before loading any page twice. Try again later; if it persists, "
-                f"report it to {self.vendor}. Tables keep their last complete load."
+                f"report it to {self.vendor}. This resource keeps its last complete load."
             )
         self._seen.add(token)
         if self._empty_run >= MAX_EMPTY_PAGES:
@@ -53,7 +53,7 @@ class LoopGuard:
             raise PaginationLoopError(
                 f"{self.where} answered {MAX_EMPTY_PAGES} empty pages in a row, each with another next-page "
                 f"token: the pagination does not end, so the list was stopped. Try again later; if it persists, "
-                f"report it to {self.vendor}. Tables keep their last complete load."
+                f"report it to {self.vendor}. This resource keeps its last complete load."
             )
         return True
 

@@ -183,7 +183,7 @@ def test_compressed_window_and_fixed_retry_after(sky_factory, fake_time: FakeTim
     ("options", "message"),
     [
         ({"scale": "huge"}, "unknown scale 'huge'"),
-        ({"page_token_mode": "body"}, "unknown page_token_mode 'body'"),
+        ({"page_token_mode": "cookie"}, "unknown page_token_mode 'cookie'"),
         ({"seed_only_endpoints": "yes"}, "unknown seed_only_endpoints 'yes'"),
         ({"keys": {}}, "at least one API key"),
         ({"retry_after_seconds": -1}, "must not be negative"),

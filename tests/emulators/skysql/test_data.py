@@ -13,6 +13,7 @@ from tests.emulators.skysql.conftest import NOW, SERVICE_IDS, Sky, key_session
 
 DEMO_COUNTS = {
     "services": 8,
+    "service_types": 2,
     "topologies": 5,
     "providers": 3,
     "regions": 14,
@@ -33,7 +34,7 @@ DEMO_COUNTS = {
 }
 TOKEN_LISTS = {
     "services": "/provisioning/v1/services",
-    "topologies": "/provisioning/v1/topologies",
+    "service_types": "/provisioning/v1/service-types",
     "providers": "/provisioning/v1/providers",
     "regions": "/provisioning/v1/regions",
     "sizes": "/provisioning/v1/sizes",
@@ -42,11 +43,11 @@ TOKEN_LISTS = {
 }
 
 
-def tokened(api: requests.Session, url: str) -> list[dict[str, Any]]:
+def tokened(api: requests.Session, url: str, **params: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     token = None
     while True:
-        answer = api.get(url, params={"page_size": 100, **({"page_token": token} if token else {})})
+        answer = api.get(url, params={"page_size": 100, **params, **({"page_token": token} if token else {})})
         out += answer.json()
         token = answer.headers.get(PAGE_TOKEN_HEADER)
         if not token:
@@ -69,6 +70,12 @@ def full_load(sky: Sky) -> dict[str, list[dict[str, Any]]]:
     root = sky.url
     with key_session() as api:
         rows = {table: tokened(api, root + path) for table, path in TOKEN_LISTS.items()}
+        # the vendor requires service_type: one list per service type
+        rows["topologies"] = [
+            topology
+            for kind in rows["service_types"]
+            for topology in tokened(api, root + "/provisioning/v1/topologies", service_type=kind["name"])
+        ]
         rows["projects"] = api.get(root + "/organization/v1/projects").json()
         rows["users"] = api.get(root + "/organization/v1/users").json()
         rows["backups"] = numbered(api, root + "/skybackup/v1/backups", "backups")
@@ -93,7 +100,7 @@ def full_load(sky: Sky) -> dict[str, list[dict[str, Any]]]:
     return rows
 
 
-def test_a_full_load_matches_expected_counts_in_34_requests(sky: Sky) -> None:
+def test_a_full_load_matches_expected_counts_in_36_requests(sky: Sky) -> None:
     sky.emulator.requests.clear()
     assert sky.emulator.expected_counts() == DEMO_COUNTS
     assert tuple(DEMO_COUNTS) == TABLES
@@ -101,7 +108,11 @@ def test_a_full_load_matches_expected_counts_in_34_requests(sky: Sky) -> None:
     assert {table: len(rows[table]) for table in TABLES} == DEMO_COUNTS
     assert [s["id"] for s in rows["services"]] == SERVICE_IDS
     log = sky.emulator.requests
-    assert (len(log), log.count(status=200)) == (34, 34)
+    assert (len(log), log.count(status=200)) == (36, 36)
+    assert [r.query["service_type"] for r in log.filter(path="/provisioning/v1/topologies")] == [
+        ["transactional"],
+        ["analytical"],
+    ]
     assert log.count(path="/skybackup/v1/backups/schedules") == 8
     assert log.count(path="/billing/v1/bills") == 12
     assert not [r for r in log if r.path.endswith("/security/credentials")]

@@ -13,6 +13,7 @@ from tests.sources.skysql.conftest import run_skysql, settings
 
 EXPECTED = {
     "services": 8,
+    "service_types": 2,
     "topologies": 5,
     "providers": 3,
     "regions": 14,
@@ -53,10 +54,19 @@ def test_full_load_has_every_table_and_never_asks_for_credentials(skysql, tmp_pa
     assert "answered 404 (no such endpoint: /provisioning/v1/databases); skipped" in warnings[0]
     assert warnings[1].startswith("SkySQL users (GET")
     assert not [r for r in emulator.requests.records() if "credentials" in r.path]
-    # 7 provisioning lists, 2 organization, 2 skybackup, 8 schedules (one per service), 1 account, 12 bills,
-    # 2 ledgers, and the two 404s
-    assert emulator.requests.count(status=200) == 34
-    assert emulator.requests.count() == 36
+    # 7 provisioning lists, 2 topologies lists (one per service type), 2 organization, 2 skybackup, 8 schedules
+    # (one per service), 1 account, 12 bills, 2 ledgers, and the two 404s
+    assert emulator.requests.count(status=200) == 36
+    assert emulator.requests.count() == 38
+    assert [r.query["service_type"] for r in emulator.requests.filter(path="/provisioning/v1/topologies")] == [
+        ["transactional"],
+        ["analytical"],
+    ]
+    # the seed-only lists are "not offered", the others loaded: a complete run
+    statuses = {outcome.resource: outcome.status.value for outcome in report.outcomes}
+    assert {name for name, status in statuses.items() if status != "loaded"} == {"databases", "users"}
+    assert statuses["databases"] == statuses["users"] == "not offered"
+    assert report.exit_code == 0
 
 
 def test_timestamps_are_typed_from_epochs_and_iso_strings(skysql, tmp_path):
@@ -93,14 +103,33 @@ def test_without_a_token_a_short_page_ends_the_list(skysql, tmp_path, caplog):
     assert not [r for r in caplog.records if "truncated" in r.getMessage()]
 
 
-def test_without_a_token_a_full_page_is_reported_as_possibly_truncated(skysql, tmp_path, caplog):
+def test_without_a_token_a_full_page_is_reported_possibly_incomplete(skysql, tmp_path, caplog):
     emulator, server = skysql(page_token_mode="none")
     with caplog.at_level("WARNING", logger="fleetlake"):
-        report = run_skysql(tmp_path, settings(emulator, server, page_size=5), ["services"])
+        report = run_skysql(tmp_path, settings(emulator, server, page_size=5), ["services", "sizes"])
     assert report.row_counts["services"] == 5
-    [warning] = [r.getMessage() for r in caplog.records if "truncated" in r.getMessage()]
+    [warning] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("SkySQL services: a full")]
     assert warning.startswith("SkySQL services: a full page of 5 came back without a next-page token")
     assert "set page_token_header in [sources.skysql_source]" in warning
+    # not only a log line: the outcome table and the exit code say it
+    [services, sizes] = report.outcomes
+    assert (services.resource, services.status.value, services.rows) == ("services", "possibly incomplete", 5)
+    assert services.reason.startswith("a full page of 5 came back without a next-page token (looked for the headers")
+    assert (sizes.resource, sizes.status.value) == ("sizes", "possibly incomplete")
+    assert report.exit_code == 8
+
+
+def test_a_link_header_or_a_token_in_an_object_body_pages_too(skysql, tmp_path):
+    emulator, server = skysql(page_token_mode="link")
+    report = run_skysql(tmp_path, settings(emulator, server, page_size=3), ["services"])
+    assert report.row_counts["services"] == 8
+    assert report.exit_code == 0
+    emulator, server = skysql(page_token_mode="body")
+    report = run_skysql(tmp_path / "body", settings(emulator, server, page_size=3), ["services"])
+    assert report.row_counts["services"] == 8
+    calls = emulator.requests.filter(path="/provisioning/v1/services")
+    assert [c.query.get("page_token") is not None for c in calls] == [False, True, True]
+    assert report.exit_code == 0
 
 
 def test_backups_page_through_the_envelope(skysql, tmp_path):

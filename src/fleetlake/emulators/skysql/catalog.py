@@ -96,6 +96,40 @@ MAINTENANCE_WINDOWS = {
 
 
 @dataclass(frozen=True)
+class ServiceType:
+    """A database service type (transactional, analytical), as /provisioning/v1/service-types lists it."""
+
+    name: str
+    display_name: str
+    short_description: str
+    description: str
+    order: int
+
+    @property
+    def id(self) -> str:
+        """The service type's id."""
+        return uid("service-type", self.name)
+
+
+SERVICE_TYPES: tuple[ServiceType, ...] = (
+    ServiceType(
+        "transactional",
+        "Transactions",
+        "Transactional workloads",
+        "Fast, reliable transactions for applications: Enterprise Server and Xpand.",
+        1,
+    ),
+    ServiceType(
+        "analytical",
+        "Analytics",
+        "Analytical workloads",
+        "Columnar and serverless analytics over large data sets.",
+        2,
+    ),
+)
+
+
+@dataclass(frozen=True)
 class Topology:
     """A deployment topology (es-replica, xpand...)."""
 

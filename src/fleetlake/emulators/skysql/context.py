@@ -26,6 +26,10 @@ from fleetlake.emulators.skysql.errors import ApiError, Problem, envelope_for
 PAGE_TOKEN_HEADER = "X-Next-Page-Token"  # noqa: S105 (a header name, not a secret)
 """The response header carrying the next page's `page_token` (absent on the last page)."""
 HEADER_MODE, NO_TOKENS_MODE = "header", "none"
+LINK_MODE, BODY_MODE = "link", "body"
+TOKEN_MODES = (HEADER_MODE, LINK_MODE, BODY_MODE, NO_TOKENS_MODE)
+"""How /provisioning/v1 lists hand out the next page (undocumented by the vendor): a header (the
+default), a `Link: rel="next"` header, an object body `{items, next_page_token}`, or not at all."""
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
 
@@ -50,9 +54,14 @@ class Context:
     clock: Clock
     orgs: Mapping[str, str]
     """Key id -> the organization id of that API key."""
-    header_tokens: bool = True
-    """Whether /provisioning/v1 lists give the next page's token (in `PAGE_TOKEN_HEADER`)."""
+    token_mode: str = HEADER_MODE
+    """How /provisioning/v1 lists give the next page's token (`TOKEN_MODES`)."""
     tokens: PageTokens = field(init=False)
+
+    @property
+    def header_tokens(self) -> bool:
+        """Whether /provisioning/v1 lists give the next page's token at all."""
+        return self.token_mode != NO_TOKENS_MODE
 
     def __post_init__(self) -> None:
         self.tokens = PageTokens(self.data.token_secret)
@@ -171,14 +180,22 @@ def token_list(ctx: Context, call: Call, kind: str, items: Sequence[Any], render
         start = min(offset, total)
     resume = ctx.tokens.empty_page(scope, start, total) if ctx.header_tokens else None
     if resume is not None:
-        return Reply([], headers={PAGE_TOKEN_HEADER: resume})
+        return _token_reply(ctx, kind, [], resume)
     stop = min(start + size, total)
     positions = range(start, stop) if order == "asc" else range(total - 1 - start, total - 1 - stop, -1)
-    headers = {}
     following = ctx.tokens.next_token(scope, token, start, stop, total) if ctx.header_tokens else ""
-    if following:
-        headers[PAGE_TOKEN_HEADER] = following
-    return Reply([render(items[i]) for i in positions], headers=headers)
+    return _token_reply(ctx, kind, [render(items[i]) for i in positions], following)
+
+
+def _token_reply(ctx: Context, kind: str, records: list[Any], following: str) -> Reply:
+    """A page of records with the next page's token where the context's mode puts it."""
+    if ctx.token_mode == BODY_MODE:
+        return Reply({"items": records, "next_page_token": following or None})
+    if not following:
+        return Reply(records)
+    if ctx.token_mode == LINK_MODE:
+        return Reply(records, headers={"Link": f'</provisioning/v1/{kind}?page_token={following}>; rel="next"'})
+    return Reply(records, headers={PAGE_TOKEN_HEADER: following})
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from fleetlake.emulators.faults import Fault
 from fleetlake.emulators.keyauth import HeaderKeyAuthenticator, Rejection
 from fleetlake.emulators.quota import QuotaDecision, QuotaLimiter
 from fleetlake.emulators.skysql import billing, catalog, organization, provisioning, skybackup
-from fleetlake.emulators.skysql.context import HEADER_MODE, NO_TOKENS_MODE, Context, PathBoundError
+from fleetlake.emulators.skysql.context import HEADER_MODE, TOKEN_MODES, Context, PathBoundError
 from fleetlake.emulators.skysql.data import SCALES, SkySQLData, SkySQLScale
 
 DEFAULT_API_KEY = "fleetlake-demo-skysql-key"
@@ -37,6 +37,7 @@ SERVERS: tuple[tuple[str, str], ...] = (
 )
 TABLES = (
     "services",
+    "service_types",
     "topologies",
     "providers",
     "regions",
@@ -101,7 +102,9 @@ class SkySQLEmulator(Emulator):
     from `seed`, `scale` and the data clock, so equal arguments give byte-identical answers.
 
     `page_token_mode` "header" gives the next page's `page_token` of /provisioning/v1 lists in the
-    `X-Next-Page-Token` header; "none" never gives one (a client then sees only first pages).
+    `X-Next-Page-Token` header; "link" in a `Link: <...?page_token=...>; rel="next"` header; "body"
+    answers an object `{items, next_page_token}` instead of the bare array; "none" never gives one
+    (a client then sees only first pages). How the vendor does it is undocumented.
     `seed_only_endpoints` "serve" adds /provisioning/v1/databases and /users, which only the seed page
     lists; by default they are 404 like any unknown path.
 
@@ -131,8 +134,8 @@ class SkySQLEmulator(Emulator):
             if scale not in SCALES:
                 raise ValueError(f"unknown scale {scale!r}: use one of {', '.join(SCALES)} or a SkySQLScale")
             scale = SCALES[scale]
-        if page_token_mode not in (HEADER_MODE, NO_TOKENS_MODE):
-            raise ValueError(f"unknown page_token_mode {page_token_mode!r}: use 'header' or 'none'")
+        if page_token_mode not in TOKEN_MODES:
+            raise ValueError(f"unknown page_token_mode {page_token_mode!r}: use one of {', '.join(TOKEN_MODES)}")
         if seed_only_endpoints not in SEED_ONLY_MODES:
             raise ValueError(f"unknown seed_only_endpoints {seed_only_endpoints!r}: use '404' or 'serve'")
         if retry_after_seconds is not None and retry_after_seconds < 0:
@@ -148,9 +151,7 @@ class SkySQLEmulator(Emulator):
         if not self.keys:
             raise ValueError("the emulator needs at least one API key")
         self.requests = RequestLog()
-        self.context = Context(
-            self.data, self.clock, {key_id(k): org for k, org in self.keys.items()}, page_token_mode == HEADER_MODE
-        )
+        self.context = Context(self.data, self.clock, {key_id(k): org for k, org in self.keys.items()}, page_token_mode)
         self.quota = QuotaLimiter(rate_limit, rate_window_seconds, time_source=time_source)
         self.billing = billing.Billing(self.context)
         self.app: Starlette = build_app(
@@ -220,7 +221,11 @@ class SkySQLEmulator(Emulator):
         defaults = len(catalog.TOPOLOGIES) if include_default_configs else 0
         return {
             "services": services,
-            "topologies": seen(len(catalog.TOPOLOGIES)),
+            "service_types": seen(len(catalog.SERVICE_TYPES)),
+            # asked once per service type, each answering its topologies
+            "topologies": sum(
+                seen(sum(t.service_type == kind.name for t in catalog.TOPOLOGIES)) for kind in catalog.SERVICE_TYPES
+            ),
             "providers": seen(len(catalog.PROVIDERS)),
             "regions": seen(len(catalog.REGIONS)),
             "sizes": seen(len(catalog.SIZES)),

@@ -194,6 +194,18 @@ def configs(ctx: Context, include_default: bool) -> list[dict[str, Any]]:
     return out
 
 
+def service_type_json(t: catalog.ServiceType) -> dict[str, Any]:
+    """A service type as the offering lists it (the DPS file's v1.ServiceType)."""
+    return {
+        "id": t.id,
+        "name": t.name,
+        "display_name": t.display_name,
+        "short_description": t.short_description,
+        "description": t.description,
+        "order": t.order,
+    }
+
+
 def topology_json(t: catalog.Topology) -> dict[str, Any]:
     """A topology as the offering lists it."""
     return {
@@ -340,7 +352,13 @@ def routes(ctx: Context, *, seed_only: bool) -> list[Route]:
     def config_list(call: Call) -> Reply:
         return token_list(ctx, call, "configs", configs(ctx, flag(call, "include_default")), lambda c: c)
 
+    def service_types(call: Call) -> Reply:
+        return token_list(ctx, call, "service-types", catalog.SERVICE_TYPES, service_type_json)
+
     def topologies(call: Call) -> Reply:
+        # the vendor's file marks service_type required, and its servers refuse a request without it
+        if not call.query.get("service_type"):
+            raise ApiError(400, "Request query must have required property 'service_type'", location="query")
         items = matching(catalog.TOPOLOGIES, call, service_type="service_type")
         return token_list(ctx, call, "topologies", items, topology_json)
 
@@ -376,6 +394,7 @@ def routes(ctx: Context, *, seed_only: bool) -> list[Route]:
         api_route(ctx, "/services/{service_id}", service),
         api_route(ctx, "/services/{service_id}/security/credentials", credentials),
         api_route(ctx, "/configs", config_list),
+        api_route(ctx, "/service-types", service_types),
         api_route(ctx, "/topologies", topologies),
         api_route(ctx, "/providers", providers),
         api_route(ctx, "/regions", regions),

@@ -227,6 +227,11 @@ def cost_explorer(ctx: Context, body: bytes) -> dict[str, Any]:
         raise RouteError(400, "invalid request body: expected a JSON object (forms.TrendsInput)")
     filters = query.get("filter") or {}
     groups = query.get("groups") or {}
+    if ctx.shape == "seed":
+        # the seed's OpenAPI file: `groups` is a list of dimension names, results per day
+        if not isinstance(groups, list):
+            raise RouteError(400, "invalid request body: groups must be an array of dimensions (CostExplorerRequest)")
+        groups = {"groupBy": [str(g) for g in groups], "timeGranularity": "day"}
     if not isinstance(filters, dict) or not isinstance(groups, dict):
         raise RouteError(400, "invalid request body: filter and groups must be objects")
     months = available_months(now)

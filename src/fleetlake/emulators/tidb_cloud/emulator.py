@@ -151,15 +151,19 @@ class TiDBCloudEmulator(Emulator):
             nonce_ttl_seconds=nonce_ttl_seconds,
             time_source=time_source,
         )
+        mounts = [
+            Mount(v1beta.PREFIX, routes=v1beta.routes(self.context)),
+            Mount(dedicated.PREFIX, routes=dedicated.routes(self.context)),
+            Mount(serverless.PREFIX, routes=serverless.routes(self.context)),
+            Mount(iam.PREFIX, routes=iam.routes(self.context)),
+            Mount(billing.PREFIX, routes=billing.routes(self.context)),
+        ]
+        if shape == "seed":
+            # a server built from the seed's OpenAPI file: its three hosts only (no v1beta, no Starter/Essential)
+            mounts = [m for m in mounts if m.path not in (v1beta.PREFIX, serverless.PREFIX)]
         self.app: Starlette = build_app(
             AppSpec(
-                routes=[
-                    Mount(v1beta.PREFIX, routes=v1beta.routes(self.context)),
-                    Mount(dedicated.PREFIX, routes=dedicated.routes(self.context)),
-                    Mount(serverless.PREFIX, routes=serverless.routes(self.context)),
-                    Mount(iam.PREFIX, routes=iam.routes(self.context)),
-                    Mount(billing.PREFIX, routes=billing.routes(self.context)),
-                ],
+                routes=mounts,
                 clock=self.clock,
                 log=self.requests,
                 servers=SERVERS,

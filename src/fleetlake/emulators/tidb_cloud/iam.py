@@ -237,8 +237,6 @@ def routes(ctx: Context) -> list[Route]:
             "users": [member_json(ctx, people[i]) for i in page.slice.indices()],
         }
 
-    return [
-        route("/apikeys", list_keys, iam_error),
-        route("/auditLogs", audit_logs, iam_error),
-        route("/members", members, iam_error),
-    ]
+    out = [route("/apikeys", list_keys, iam_error), route("/auditLogs", audit_logs, iam_error)]
+    # the seed's OpenAPI file describes no members list: a server built from it answers 404 there
+    return out if ctx.shape == "seed" else [*out, route("/members", members, iam_error)]

@@ -26,7 +26,7 @@ from fleetlake import clock
 from fleetlake.errors import ConfigurationError, env_variable
 from fleetlake.http import build_session, check_base_url, check_key, limiter_for
 from fleetlake.sources.checks import CheckResult, Probe, run_checks
-from fleetlake.sources.endpoints import ApiClient, Endpoint, build_resources, parse_timestamp, shape_records
+from fleetlake.sources.endpoints import ApiClient, Endpoint, build_resources, incremental, parse_timestamp
 from fleetlake.sources.secoda.catalog import EPOCH, CatalogReader, SplitReport, updated_at
 from fleetlake.sources.secoda.helpers import NextLinkPaginator
 from fleetlake.sources.secoda.settings import (
@@ -98,7 +98,6 @@ def _catalog_resources(
     started_from: list[datetime | None] = [None]
     integration = next(e for e in ENDPOINTS if e.name == "integration")
 
-    @dlt.resource(name="resource_catalog", primary_key="id", write_disposition="replace" if full_refresh else "merge")
     def resource_catalog() -> Iterator[list[dict[str, Any]]]:
         state = dlt.current.resource_state()
         cursor: str | None = None if full_refresh else state.get("cursor")
@@ -130,9 +129,17 @@ def _catalog_resources(
                 if updated == newest:
                     at_cursor.add(str(record["id"]))
                 fresh.append(record)
-            yield shape_records(CATALOG, fresh, api="Secoda")
+            yield client.shape(CATALOG, fresh)
         if report is not None:
             _log_split(report, len(seen), duplicates, reader.requests)
+            if report.unreachable or report.covered < report.total:
+                missing = report.total - report.covered
+                client.outcomes.incomplete(
+                    "resource_catalog",
+                    f"the catalog counts {report.total} resources, but {missing} could not be reached by any "
+                    f"filter of the {len(report.parts)} parts read under the {cap}-per-query cap. What loaded is "
+                    "right; those may be missing. Report it to fleetlake with the run's log.",
+                )
         else:
             logger.info(
                 "resource_catalog: %d resources changed since %s (%d requests)", len(seen), cursor, reader.requests
@@ -141,14 +148,6 @@ def _catalog_resources(
             # the ids already loaded at the cursor: a re-run skips them, as dlt's own incremental does
             state["cursor"], state["ids_at_cursor"] = newest.isoformat(), sorted(at_cursor)
 
-    @dlt.transformer(
-        data_from=resource_catalog,
-        name="resource_detail",
-        primary_key="id",
-        write_disposition="merge",
-        parallelized=True,
-        selected=details,
-    )
     def resource_detail(records: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         since = started_from[0]
         for record in records:
@@ -159,9 +158,24 @@ def _catalog_resources(
             for page in client.pages(
                 DETAIL, path, missing_ok=True, missing_reason="It was deleted after the catalog listed it."
             ):
-                yield shape_records(DETAIL, page, api="Secoda")
+                yield client.shape(DETAIL, page)
 
-    return resource_catalog, resource_detail
+    catalog = dlt.resource(
+        client.guard("resource_catalog", resource_catalog),
+        name="resource_catalog",
+        primary_key="id",
+        write_disposition="replace" if full_refresh else "merge",
+    )
+    detail = dlt.transformer(
+        client.guard("resource_detail", resource_detail, parent="resource_catalog"),
+        data_from=catalog,
+        name="resource_detail",
+        primary_key="id",
+        write_disposition="merge",
+        parallelized=True,
+        selected=details,
+    )
+    return catalog, detail
 
 
 def _log_split(report: SplitReport, loaded: int, duplicates: int, requests: int) -> None:
@@ -180,10 +194,9 @@ def _log_split(report: SplitReport, loaded: int, duplicates: int, requests: int)
 
 
 def _audit_log_resource(client: ApiClient, days_kept: int) -> DltResource:
-    @dlt.resource(name="audit_log", primary_key="id", write_disposition="merge")
     def audit_log(
         # no row_order: the order of the audit log is not documented; `days` bounds the read instead
-        created: dlt.sources.incremental[datetime] = dlt.sources.incremental("created_at"),  # noqa: B008
+        created: dlt.sources.incremental[datetime] = incremental("created_at"),  # noqa: B008
     ) -> Iterator[list[dict[str, Any]]]:
         days = days_kept
         if created.last_value is not None:
@@ -191,9 +204,11 @@ def _audit_log_resource(client: ApiClient, days_kept: int) -> DltResource:
             elapsed = (clock.now() - created.last_value).total_seconds() / 86400
             days = max(1, min(days_kept, ceil(elapsed) + 1))
         for page in client.pages(AUDIT, AUDIT.path, {"days": days, "page_size": AUDIT_PAGE_SIZE}):
-            yield shape_records(AUDIT, page, api="Secoda")
+            yield client.shape(AUDIT, page)
 
-    return audit_log
+    return dlt.resource(
+        client.guard("audit_log", audit_log), name="audit_log", primary_key="id", write_disposition="merge"
+    )
 
 
 @dlt.source(name="secoda_source", section=SECTION, max_table_nesting=2)

@@ -33,8 +33,12 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def updated_at(record: dict[str, Any]) -> datetime:
-    """A resource's `updated_at` as an aware datetime (the epoch when missing)."""
-    return parse_timestamp(record.get("updated_at")) or EPOCH
+    """A resource's `updated_at` as an aware datetime (the epoch when missing or in no time form: such a
+    resource is loaded, its value kept as text, and read again by the next run)."""
+    try:
+        return parse_timestamp(record.get("updated_at")) or EPOCH
+    except ValueError:
+        return EPOCH
 
 
 def field_in(name: str, values: list[Any]) -> Filter:
@@ -120,7 +124,7 @@ class CatalogReader:
                 raise PaginationLoopError(
                     f"Secoda resource_catalog ({part.label}) still has a next page after page {number - 1}, past "
                     f"its count of {part.count}: the pagination loops, so the list was stopped. Try again later; "
-                    "if it persists, report it to Secoda. Tables keep their last complete load."
+                    "if it persists, report it to Secoda. This resource keeps its last complete load."
                 )
             _, results, more = self.page(part.filter, number)
 

@@ -48,7 +48,7 @@ class NextLinkPaginator(BasePaginator):
             raise PaginationLoopError(
                 f"{self.where} answered page {self.page} with a next link back to page {following}: the "
                 "pagination loops, so the list was stopped before loading any page twice. Try again later; if "
-                "it persists, report it to Secoda. Tables keep their last complete load."
+                "it persists, report it to Secoda. This resource keeps its last complete load."
             )
         self.page = following
         self._has_next_page = True

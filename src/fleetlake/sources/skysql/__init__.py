@@ -22,7 +22,7 @@ from dlt.sources.helpers.rest_client.paginators import BasePaginator, PageNumber
 from fleetlake.errors import ConfigurationError, env_variable
 from fleetlake.http import build_session, check_base_url, check_key, limiter_for
 from fleetlake.sources.checks import CheckResult, Probe, run_checks
-from fleetlake.sources.endpoints import ApiClient, Endpoint, build_resources
+from fleetlake.sources.endpoints import ApiClient, Endpoint, build_resources, sanitized
 from fleetlake.sources.months import load_closed_months_once, months_to_load
 from fleetlake.sources.skysql.helpers import NextTokenOrShortPagePaginator
 from fleetlake.sources.skysql.settings import (
@@ -109,15 +109,16 @@ def _bills_resource(client: ApiClient, months: list[str]) -> DltResource:
     def bill(month: str) -> Iterator[dict[str, Any]]:
         body = client.get_json("base_url", "bills", "billing/v1/bills", params={"year": month[:4], "month": month[5:]})
         if body:
-            record = dict(body)
+            record = dict(sanitized(body))
             record["billing_month"] = month
             yield record
 
-    @dlt.resource(name="bills", primary_key="billing_month", write_disposition="merge")
     def bills() -> Iterator[dict[str, Any]]:
         yield from load_closed_months_once("bills", months, bill)
 
-    return bills
+    return dlt.resource(
+        client.guard("bills", bills), name="bills", primary_key="billing_month", write_disposition="merge"
+    )
 
 
 @dlt.source(name="skysql_source", section=SECTION, max_table_nesting=2)

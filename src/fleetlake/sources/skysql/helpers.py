@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import Request, Response
@@ -12,14 +13,37 @@ from fleetlake.sources.paging import LoopGuard
 
 logger = logging.getLogger("fleetlake.sources.skysql")
 
+# where an answer that is an object (not the documented bare array) may carry the next token
+BODY_TOKEN_KEYS = ("next_page_token", "nextPageToken", "next_token", "page_token")
+
+
+def next_token(response: Response, token_headers: tuple[str, ...]) -> str | None:
+    """The next page's token from wherever this answer carries it: a known header, a `Link: rel="next"`
+    header (its `page_token` value: the link itself is not followed, it could name another host), or a
+    token field of an object body."""
+    token = next((response.headers[h] for h in token_headers if response.headers.get(h)), None)
+    if token:
+        return token
+    link = response.links.get("next", {}).get("url")
+    values = parse_qs(urlsplit(link).query).get("page_token") if link else None
+    if values:
+        return values[0]
+    body = response.json() if response.content else None
+    if isinstance(body, dict):
+        found = next((body[key] for key in BODY_TOKEN_KEYS if body.get(key)), None)
+        return str(found) if found else None
+    return None
+
 
 class NextTokenOrShortPagePaginator(BasePaginator):
     """`page_size` / `page_token` paging over bare JSON arrays, where the next token is undocumented.
 
-    When the answer carries a next-page token header, follow it (a token seen before is a loop and
-    stops the list with an error). When it carries none, a page shorter
-    than `page_size` ends the list; a full page without a token cannot be continued, so it ends the list
-    with a warning that the list may be truncated, never silently.
+    When the answer carries a next-page token (`next_token` says where it looks), follow it (a token
+    seen before is a loop and stops the list with an error). When it carries none, the list ends: after
+    pages that carried tokens, that is its last page, whatever its length; a short first page is the
+    whole list. A full first page without a token cannot be told from a server that hands out tokens
+    where fleetlake does not look, so `truncated` says why, which the run reports as "possibly
+    incomplete" (in its outcome table and exit code), never silently.
     """
 
     def __init__(self, page_size: int, token_headers: tuple[str, ...], where: str) -> None:
@@ -29,12 +53,13 @@ class NextTokenOrShortPagePaginator(BasePaginator):
         self.where = where
         self._token: str | None = None
         self.guard = LoopGuard(where, "SkySQL")
+        self.truncated: str | None = None
 
     def init_request(self, request: Request) -> None:
         request.params = {**(request.params or {}), "page_size": self.page_size}
 
     def update_state(self, response: Response, data: list[Any] | None = None) -> None:
-        token = next((response.headers[h] for h in self.token_headers if response.headers.get(h)), None)
+        token = next_token(response, self.token_headers)
         count = len(data or [])
         if token:
             # an empty page may still carry a token (the list resumes further on): follow it
@@ -42,16 +67,14 @@ class NextTokenOrShortPagePaginator(BasePaginator):
             self._has_next_page = self.guard.check(token, count)
             return
         self._has_next_page = False
-        if count >= self.page_size:
-            self.truncated = True
-            logger.warning(
-                "%s: a full page of %d came back without a next-page token (looked for %s); the list "
-                "may be truncated. If the API names the token another way, set page_token_header in "
-                "[sources.skysql_source].",
-                self.where,
-                count,
-                ", ".join(self.token_headers),
+        if count >= self.page_size and self._token is None:
+            self.truncated = (
+                f"a full page of {count} came back without a next-page token (looked for the headers "
+                f'{", ".join(self.token_headers)}, a Link rel="next" header and a token in the body), so the '
+                "list may go on beyond it. If your answers name the token another way, set page_token_header "
+                "in [sources.skysql_source] to that header."
             )
+            logger.warning("%s: %s", self.where, self.truncated)
 
     def update_request(self, request: Request) -> None:
         request.params = {**(request.params or {}), "page_token": self._token}

@@ -14,7 +14,8 @@ PIPELINE_NAME = "skysql_pipeline"
 DATASET_NAME = "skysql_data"
 BASE_URL = "https://api.skysql.com"
 ORG_HEADER = "X-MDB-Org"
-# how the next page token comes back is undocumented; these response headers are tried in order
+# how the next page token comes back is undocumented; these response headers are tried in order (then a
+# Link rel="next" header and a token in an object body: `helpers.next_token`)
 TOKEN_HEADERS = ("X-Next-Page-Token", "Next-Page-Token", "X-Page-Token")
 PAGE_SIZE = 100  # the documented maximum of page_size
 BILLING_MONTHS = 12  # bills are asked month by month; how far back they go is not documented
@@ -23,62 +24,68 @@ EPOCHS = ("created_on", "updated_on")
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
-        "services", "base_url", "provisioning/v1/services", (), "token", ("id",),
+        "services", "base_url", "provisioning/v1/services", None, "token", ("id",),
         "Database services: topology, size, nodes, region, status, endpoints, storage.",
         # no incremental cursor: it would also filter the parents backup schedules are read for
-        epoch_timestamps=(*EPOCHS, "assigned_on", "volume_modified_on"),
+        timestamps=(*EPOCHS, "assigned_on", "volume_modified_on"),
     ),
     Endpoint(
-        "topologies", "base_url", "provisioning/v1/topologies", (), "token", ("id",),
-        "Deployment topologies (Enterprise Server, Xpand, ...).",
+        "service_types", "base_url", "provisioning/v1/service-types", None, "token", ("id",),
+        "Service types the API offers (transactional, analytical, ...).",
     ),
     Endpoint(
-        "providers", "base_url", "provisioning/v1/providers", (), "token", ("id",),
+        "topologies", "base_url", "provisioning/v1/topologies", None, "token", ("id",),
+        "Deployment topologies (Enterprise Server, Xpand, ...) of every service type.",
+        # the vendor requires service_type: asked once per service type the API lists
+        parent="service_types", parent_fields={"service_type": "name"},
+    ),
+    Endpoint(
+        "providers", "base_url", "provisioning/v1/providers", None, "token", ("id",),
         "Cloud providers with their volume size and IOPS limits.",
     ),
     Endpoint(
-        "regions", "base_url", "provisioning/v1/regions", (), "token", ("id",),
+        "regions", "base_url", "provisioning/v1/regions", None, "token", ("id",),
         "Regions of every provider, with maintenance windows.",
     ),
     Endpoint(
-        "sizes", "base_url", "provisioning/v1/sizes", (), "token", ("id",),
+        "sizes", "base_url", "provisioning/v1/sizes", None, "token", ("id",),
         "Instance sizes per topology and provider: CPU, RAM, tier.",
         timestamps=EPOCHS,
     ),
     Endpoint(
-        "versions", "base_url", "provisioning/v1/versions", (), "token", ("id",),
+        "versions", "base_url", "provisioning/v1/versions", None, "token", ("id",),
         "Server versions offered per topology.",
     ),
     Endpoint(
-        "configs", "base_url", "provisioning/v1/configs", (), "token", ("id",),
+        "configs", "base_url", "provisioning/v1/configs", None, "token", ("id",),
         "Custom configurations and the services using them.",
-        epoch_timestamps=("created_date", "updated_date"),
+        timestamps=("created_date", "updated_date"),
     ),
     Endpoint(
         "projects", "base_url", "organization/v1/projects", (), "none", ("id",),
         "Projects of the organization.",
-        epoch_timestamps=EPOCHS,
+        timestamps=EPOCHS,
     ),
     Endpoint(
         "organization_users", "base_url", "organization/v1/users", (), "none", ("id",),
         "Users of the organization: email, roles, MFA, status.",
-        epoch_timestamps=EPOCHS,
+        timestamps=EPOCHS,
     ),
     Endpoint(
         "backups", "base_url", "skybackup/v1/backups", ("backups",), "page", ("id",),
-        "Backups of every service: type, method, size, status; incremental, newest first.",
+        "Backups of every service: type, method, size, status; incremental, newest first.", total="backups_count",
         # newest first, so a re-run stops at the first backup it already has
         params={"order": "desc"}, timestamps=("start_time", "end_time"), incremental="start_time",
         incremental_options={"row_order": "desc"},
     ),
     Endpoint(
         "restores", "base_url", "skybackup/v1/restores", ("restores",), "page", ("id",),
-        "Restore tasks: source backup, target service, status.",
+        "Restore tasks: source backup, target service, status.", total="restores_count",
         timestamps=("created_at",),
     ),
     Endpoint(
         "backup_schedules", "base_url", "skybackup/v1/backups/schedules", ("schedules",), "page", ("id",),
-        "Backup schedules of every service (cron or once, type, status).",
+        "Backup schedules of every service (cron or once, type, status).", total="schedules_count",
         parent="services", parent_fields={"service_id": "id"},
         timestamps=("created_at", "updated_at", "scheduled_at"),
     ),
@@ -97,14 +104,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         timestamps=("created_at",),
     ),
     Endpoint(
-        "databases", "base_url", "provisioning/v1/databases", (), "token", ("id",),
+        "databases", "base_url", "provisioning/v1/databases", None, "token", ("id",),
         "Databases (listed by the dltHub page; no vendor document shows the endpoint: a 404 is a warning).",
-        epoch_timestamps=EPOCHS, optional=True,
+        timestamps=EPOCHS, optional=True,
     ),
     Endpoint(
-        "users", "base_url", "provisioning/v1/users", (), "token", ("id",),
+        "users", "base_url", "provisioning/v1/users", None, "token", ("id",),
         "Database users (listed by the dltHub page; no vendor document shows it: a 404 is a warning).",
-        epoch_timestamps=EPOCHS, optional=True,
+        timestamps=EPOCHS, optional=True,
     ),
 )  # fmt: skip
 

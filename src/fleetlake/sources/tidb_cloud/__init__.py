@@ -31,15 +31,23 @@ from dlt.sources.helpers.rest_client.paginators import (
 from dlt.sources.rest_api.config_setup import register_auth
 
 from fleetlake import clock
-from fleetlake.errors import ConfigurationError, env_variable
+from fleetlake.errors import ApiError, ConfigurationError, env_variable
 from fleetlake.http import DigestAuth, build_session, check_base_url, check_key, limiter_for
 from fleetlake.http.prefetch import prefetched
 from fleetlake.sources.checks import CheckResult, Probe, run_checks
-from fleetlake.sources.endpoints import ApiClient, Endpoint, build_resources, drop_credentials, parse_timestamp
+from fleetlake.sources.endpoints import (
+    ApiClient,
+    Endpoint,
+    build_resources,
+    incremental,
+    parse_timestamp,
+    sanitized,
+    shape_records,
+)
 from fleetlake.sources.months import load_closed_months_once, month_shift
 from fleetlake.sources.months import months_to_load as load_months
 from fleetlake.sources.paging import GuardedCursorPaginator
-from fleetlake.sources.tidb_cloud.helpers import PageNumberTotalItemsPaginator, amounts_to_decimal, parse_date
+from fleetlake.sources.tidb_cloud.helpers import PageNumberTotalItemsPaginator, amounts_to_decimal
 from fleetlake.sources.tidb_cloud.settings import (
     BILLING_MONTHS_KEPT,
     DATASET_NAME,
@@ -50,6 +58,7 @@ from fleetlake.sources.tidb_cloud.settings import (
     SERVERS,
     resource_descriptions,
 )
+from fleetlake.sources.values import Typer, UntypableValueError, to_date, to_timestamp
 
 __all__ = [
     "DATASET_NAME",
@@ -89,7 +98,7 @@ def months_to_load(end_month: str | None, months_back: int) -> list[str]:
 def _paginator(page_size: int) -> Callable[[Endpoint], BasePaginator]:
     def paginator(endpoint: Endpoint) -> BasePaginator:
         if endpoint.paging == "page":
-            return PageNumberTotalItemsPaginator(page_size)
+            return PageNumberTotalItemsPaginator(page_size, where=f"{API} {endpoint.name}")
         if endpoint.paging == "token":
             return GuardedCursorPaginator(f"{API} {endpoint.name}", API, "nextPageToken", "pageToken")
         return SinglePagePaginator()
@@ -109,15 +118,22 @@ def _audit_record(raw: dict[str, Any]) -> dict[str, Any]:
     # ... and `timestamp` for `endTime`
     if "endTime" not in raw and "timestamp" in raw:
         raw["endTime"] = raw.pop("timestamp")
-    return dict(drop_credentials(raw))
+    return dict(sanitized(raw))
 
 
-def _audit_table(rows: list[dict[str, Any]]) -> Any:
+def _audit_table(rows: list[dict[str, Any]], typer: Typer) -> Any:
     """Audit log rows as an Arrow table with `endTime` typed, parsed by Arrow rather than row by row.
 
-    Rows Arrow cannot put in one table (a field that changes type) go to dlt as they are, and fields
-    some rows lack are columns all the same.
+    Rows Arrow cannot put in one table (a field that changes type), and pages with an `endTime` no
+    time format fits (kept as text by `typer`), go to dlt as they are; fields some rows lack are
+    columns all the same.
     """
+
+    def as_rows() -> list[dict[str, Any]]:
+        for row in rows:
+            typer.convert(row, "endTime", to_timestamp)
+        return rows
+
     try:
         first = rows[0].keys()
         if all(row.keys() == first for row in rows):
@@ -128,17 +144,21 @@ def _audit_table(rows: list[dict[str, Any]]) -> Any:
             names = dict.fromkeys(name for row in rows for name in row)
             table = pa.Table.from_pydict({name: [row.get(name) for row in rows] for name in names})
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        for row in rows:
-            row["endTime"] = parse_timestamp(row.get("endTime"))
-        return rows
+        return as_rows()
     position = table.schema.get_field_index("endTime")
     if position < 0:
-        return table
+        # dlt's incremental needs its cursor column in an Arrow table: a page without any event time
+        # gets an empty one (its rows load; "include" is the incremental's setting for such rows)
+        return table.append_column(pa.field("endTime", pa.timestamp("s", tz="UTC")), pa.nulls(len(table)))
     column = table.column(position)
     try:
         typed = pc.strptime(column, format="%Y-%m-%dT%H:%M:%SZ", unit="s").cast(pa.timestamp("s", tz="UTC"))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # another ISO form: fractions, offsets
-        typed = pa.array([parse_timestamp(v) for v in column.to_pylist()], pa.timestamp("us", tz="UTC"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        # another form (fractions, offsets, unix seconds): parsed one by one, kept as text if none fits
+        try:
+            typed = pa.array([to_timestamp(v) for v in column.to_pylist()], pa.timestamp("us", tz="UTC"))
+        except UntypableValueError:
+            return as_rows()
     return table.set_column(position, "endTime", typed)
 
 
@@ -172,13 +192,12 @@ def _time_windows(start: datetime | None, count: int) -> list[dict[str, str]]:
 
 
 def _audit_logs_resource(clients: ApiClient, since: datetime | None) -> DltResource:
-    endpoint = Endpoint("audit_logs", "iam_base_url", "auditLogs", ("auditLogs",), "token", ("id",), "audit log")
+    endpoint = Endpoint(
+        "audit_logs", "iam_base_url", "auditLogs", ("auditLogs",), "token", ("id",), "audit log", total="totalSize"
+    )
 
-    @dlt.resource(name="audit_logs", primary_key="id", write_disposition="append", parallelized=True)
     def audit_logs(
-        event_time: dlt.sources.incremental[datetime] = dlt.sources.incremental(  # noqa: B008
-            "endTime", initial_value=since
-        ),
+        event_time: dlt.sources.incremental[datetime] = incremental("endTime", initial_value=since),  # noqa: B008
     ) -> Iterator[Any]:
         # the API's startTime is inclusive: the last loaded events come back and dlt drops them by id
         start = event_time.last_value
@@ -186,75 +205,133 @@ def _audit_logs_resource(clients: ApiClient, since: datetime | None) -> DltResou
         # from its cursor, so a run with nothing new costs one request
         windows = _time_windows(start, AUDIT_STREAMS if start is not None and start == since else 1)
         streams = [clients.pages(endpoint, endpoint.path, window) for window in windows]
+        typer = Typer(API, "audit_logs", clients.outcomes)
         batch: list[dict[str, Any]] = []
-        for page in prefetched(*streams):
+        for page in prefetched(*streams, abort=clients.stopped):
             batch.extend(_audit_record(raw) for raw in page)
             if len(batch) >= ARROW_BATCH_ROWS:
-                yield _audit_table(batch)
+                yield _audit_table(batch, typer)
                 batch = []
         if batch:
-            yield _audit_table(batch)
+            yield _audit_table(batch, typer)
 
-    return audit_logs
+    return dlt.resource(
+        clients.guard("audit_logs", audit_logs),
+        name="audit_logs",
+        primary_key="id",
+        write_disposition="append",
+        parallelized=True,
+    )
+
+
+def _keyed(record: dict[str, Any], keys: tuple[str, ...], resource: str, path: str) -> dict[str, Any]:
+    """The record, or `MissingPrimaryKeyError` when a key field is missing or fitted no type."""
+    endpoint = Endpoint(resource, "billing_base_url", path, (), "none", keys, resource)
+    return shape_records(endpoint, [record], api=API)[0]
+
+
+def _cost_query(months: list[str], *, seed_shape: bool) -> dict[str, Any]:
+    # the last day of the last month; the API answers up to its today
+    end = date.fromisoformat(f"{month_shift(months[-1], 1)}-01") - timedelta(days=1)
+    time_range = {"timeRange": {"startDate": f"{months[0]}-01", "endDate": end.isoformat()}}
+    if seed_shape:
+        # the seed OpenAPI file's request: `groups` a list of dimension names
+        return {"filter": time_range, "groups": ["service"]}
+    return {"filter": time_range, "groups": {"groupBy": ["service"], "timeGranularity": "day"}}
 
 
 def _billing_resources(clients: ApiClient, months: list[str]) -> list[DltResource]:
+    outcomes = clients.outcomes
+    detail_keys = ("billedDate", "projectName", "clusterName", "servicePathName")
+
     def bill(month: str) -> Iterator[dict[str, Any]]:
-        body = drop_credentials(clients.get_json("billing_base_url", "bills", f"bills/{month}"))
-        record = amounts_to_decimal(body)
+        body = sanitized(clients.get_json("billing_base_url", "bills", f"bills/{month}"))
+        record = amounts_to_decimal(body, Typer(API, "bills", outcomes))
         record["billedMonth"] = month
         yield record
 
     def details(month: str) -> Iterator[dict[str, Any]]:
-        body = clients.get_json("billing_base_url", "bill_details", f"billsDetails/{month}")
+        path = f"billsDetails/{month}"
+        body = clients.get_json("billing_base_url", "bill_details", path)
         rows = body.get("details", body.get("billsDetails")) or []
+        typer = Typer(API, "bill_details", outcomes)
         for raw in rows:
-            record = amounts_to_decimal(drop_credentials(raw))
-            record["billedDate"] = parse_date(raw.get("billedDate"))
+            record = amounts_to_decimal(sanitized(raw), typer)
+            typer.convert(record, "billedDate", to_date)
             record["billedMonth"] = month
-            yield record
+            yield _keyed(record, detail_keys, "bill_details", path)
 
-    @dlt.resource(name="bills", primary_key="billedMonth", write_disposition="merge", parallelized=True)
     def bills() -> Iterator[dict[str, Any]]:
         yield from load_closed_months_once("bills", months, bill)
 
-    @dlt.resource(
-        name="bill_details",
-        primary_key=["billedDate", "projectName", "clusterName", "servicePathName"],
-        write_disposition="merge",
-        parallelized=True,
-    )
     def bill_details() -> Iterator[dict[str, Any]]:
         yield from load_closed_months_once("bill_details", months, details)
 
-    @dlt.resource(
-        name="cost_explorer", primary_key=["billedDate", "detailKey"], write_disposition="merge", parallelized=True
-    )
     def cost_explorer() -> Iterator[dict[str, Any]]:
-        # the last day of the last month; the API answers up to its today
-        end = date.fromisoformat(f"{month_shift(months[-1], 1)}-01") - timedelta(days=1)
-        query = {
-            "filter": {"timeRange": {"startDate": f"{months[0]}-01", "endDate": end.isoformat()}},
-            "groups": {"groupBy": ["service"], "timeGranularity": "day"},
-        }
-        body = clients.get_json("billing_base_url", "cost_explorer", "billsCostExplorer", method="POST", json=query)
+        typer = Typer(API, "cost_explorer", outcomes)
+        try:
+            body = clients.get_json(
+                "billing_base_url",
+                "cost_explorer",
+                "billsCostExplorer",
+                method="POST",
+                json=_cost_query(months, seed_shape=False),
+            )
+        except ApiError as refused:
+            if refused.status != 400:
+                raise
+            # a server describing the query as the seed OpenAPI file does refuses the vendor's shape: ask
+            # that way once; if it refuses that too, the vendor shape's reason is the one to report
+            logger.info("cost_explorer: the vendor's query shape was refused (400); trying the seed file's shape")
+            try:
+                body = clients.get_json(
+                    "billing_base_url",
+                    "cost_explorer",
+                    "billsCostExplorer",
+                    method="POST",
+                    json=_cost_query(months, seed_shape=True),
+                )
+            except ApiError:
+                raise refused from None
         for element in body.get("elements") or []:
             for row in element.get("breakdown") or [{**element, "detailKey": "total", "detailName": "total"}]:
-                record = amounts_to_decimal(row)
-                record["billedDate"] = parse_date(row.get("billedDate") or element.get("billedDate"))
+                record = amounts_to_decimal(sanitized(row), typer)
+                record["billedDate"] = row.get("billedDate") or element.get("billedDate")
+                typer.convert(record, "billedDate", to_date)
                 record["groupBy"] = "service"
-                yield record
+                yield _keyed(record, ("billedDate", "detailKey"), "cost_explorer", "billsCostExplorer")
         # the seed OpenAPI file's shape: {"trends": [{"date", "cost"}]}
         for trend in body.get("trends") or []:
-            yield {
-                "billedDate": parse_date(trend.get("date")),
-                "detailKey": "total",
-                "detailName": "total",
-                "totalCost": amounts_to_decimal({"totalCost": trend.get("cost")})["totalCost"],
-                "groupBy": "total",
-            }
+            record = {"billedDate": trend.get("date"), "detailKey": "total", "detailName": "total"}
+            record["totalCost"] = trend.get("cost")
+            record = amounts_to_decimal(record, typer)
+            typer.convert(record, "billedDate", to_date)
+            record["groupBy"] = "total"
+            yield _keyed(record, ("billedDate", "detailKey"), "cost_explorer", "billsCostExplorer")
 
-    return [bills, bill_details, cost_explorer]
+    return [
+        dlt.resource(
+            clients.guard("bills", bills),
+            name="bills",
+            primary_key="billedMonth",
+            write_disposition="merge",
+            parallelized=True,
+        ),
+        dlt.resource(
+            clients.guard("bill_details", bill_details),
+            name="bill_details",
+            primary_key=list(detail_keys),
+            write_disposition="merge",
+            parallelized=True,
+        ),
+        dlt.resource(
+            clients.guard("cost_explorer", cost_explorer),
+            name="cost_explorer",
+            primary_key=["billedDate", "detailKey"],
+            write_disposition="merge",
+            parallelized=True,
+        ),
+    ]
 
 
 def _since(value: str | None) -> datetime | None:

@@ -7,6 +7,8 @@ third-party OpenAPI file the project was seeded with names a list differently (`
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fleetlake.sources.endpoints import Endpoint
 
 SECTION = "tidb_instance_source"
@@ -37,7 +39,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "page",
         ("id",),
         "Projects of the organization (v1beta), with cluster and user counts.",
-        epoch_timestamps=("create_timestamp",),
+        timestamps=("create_timestamp",),
     ),
     Endpoint(
         "clusters",
@@ -49,7 +51,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "Clusters of every project (v1beta): type, region, node layout, status, connection endpoints.",
         parent="projects",
         parent_fields={"project_id": "id"},
-        epoch_timestamps=("create_timestamp",),
+        timestamps=("create_timestamp",),
     ),
     Endpoint(
         "backups",
@@ -90,7 +92,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         parent_fields={"project_id": "project_id", "cluster_id": "id"},
         parent_columns={"project_id": "project_id", "cluster_id": "id"},
         lift_id="metadata.id",
-        epoch_timestamps=("metadata.create_timestamp", "status.start_timestamp", "status.end_timestamp"),
+        timestamps=("metadata.create_timestamp", "status.start_timestamp", "status.end_timestamp"),
     ),
     Endpoint(
         "provider_regions",
@@ -227,6 +229,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         timestamps=("inviteTime", "lastLoginTime"),
     ),
 )
+
+# every list states its size (v1beta as `total`, v1beta1 as `totalSize`): a list ending short of it is
+# reported possibly incomplete
+STATED_TOTAL = {"page": "total", "token": "totalSize", "none": "total"}
+ENDPOINTS = tuple(replace(endpoint, total=STATED_TOTAL[endpoint.paging]) for endpoint in ENDPOINTS)
 
 # tables written in Python because they are not plain lists: name -> description
 SPECIAL_RESOURCES: dict[str, str] = {
