@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from dlt.common.exceptions import SignalReceivedException
 
 from fleetlake import __version__
 from fleetlake.emulators.faults import FaultSpecError, describe_kinds, parse_fault
@@ -30,6 +32,12 @@ FAULTS_HELP = (
     "\b\nFault kinds for --fault. PATH is a glob on the request path (default: every path);\n"
     "`after` matching requests pass first; `times` is 1 unless said, or `forever`.\n" + describe_kinds()
 )
+
+
+def _terminate(signal_code: int, _: Any) -> None:
+    """SIGTERM as Ctrl-C: the run stops where it is and says so (exit 143), instead of dying without a word.
+    Inside a run dlt's handler takes over and only sets a flag that its steps and fleetlake's workers check."""
+    raise SignalReceivedException(signal_code)
 
 
 def _configure_logging(level: str, explicit: bool) -> None:
@@ -53,9 +61,10 @@ class FleetlakeGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            ctx.exit(130)
+        except KeyboardInterrupt as error:  # Ctrl-C, or SIGTERM (see `_terminate`)
+            message, code = explain(error)
+            click.echo(f"error: {message}", err=True)
+            ctx.exit(code)
         except Exception as error:
             debug = bool(ctx.obj and ctx.obj.get("debug"))
             if debug:
@@ -95,6 +104,20 @@ def destination_options(func: F) -> F:
         show_default=True,
         help="Any dlt destination name: duckdb, postgres, filesystem, bigquery, snowflake, ...",
     )(func)
+
+
+def wait_option(func: F) -> F:
+    """Queue behind another run of the same pipeline or destination, or refuse at once."""
+    return click.option(
+        "--wait/--no-wait",
+        default=True,
+        show_default=True,
+        help="When another run uses the same pipeline or destination, wait for it to end (or refuse at once).",
+    )(func)
+
+
+def _say(line: str) -> None:
+    click.echo(line, err=True)
 
 
 def strict_option(func: F) -> F:
@@ -205,7 +228,8 @@ def _demo_emulator(api: ApiSpec, seed: int) -> Iterator[dict[str, Any]]:
 )
 @click.option("--seed", default=0, show_default=True, help="Seed of the emulated data.")
 @strict_option
-def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None) -> None:
+@wait_option
+def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None, wait: bool) -> None:
     """Load the bundled emulators (no credentials, no network) into fleetlake_demo.duckdb.
 
     \b
@@ -213,6 +237,7 @@ def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None) -> 
       fleetlake demo            # every API
       fleetlake demo tidb       # TiDB Cloud only
     """
+    signal.signal(signal.SIGTERM, _terminate)
     writable_folder(workdir, what=f"--dir {workdir}", fix="Set --dir to a folder you can write to, e.g. --dir ./demo.")
     keep_pandas_out()  # 40 MB this process never needs (fleetlake/imports.py)
     duckdb_path = (workdir / "fleetlake_demo.duckdb").resolve()
@@ -222,7 +247,13 @@ def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None) -> 
         api = get_api(name)
         with _demo_emulator(api, seed) as source_kwargs:
             report = run(
-                api, source_kwargs=source_kwargs, pipelines_dir=pipelines_dir, duckdb_path=duckdb_path, strict=strict
+                api,
+                source_kwargs=source_kwargs,
+                pipelines_dir=pipelines_dir,
+                duckdb_path=duckdb_path,
+                strict=strict,
+                wait=wait,
+                on_wait=_say,
             )
         _print_report(report, label=f"{api.title} (emulated)")
         reports.append(report)
@@ -249,6 +280,7 @@ def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None) -> 
 )
 @click.option("--progress/--no-progress", default=None, help="Show progress (default: when on a terminal).")
 @strict_option
+@wait_option
 def run_command(
     api: ApiSpec,
     destination: str,
@@ -257,6 +289,7 @@ def run_command(
     pipelines_dir: Path | None,
     progress: bool | None,
     strict: bool | None,
+    wait: bool,
 ) -> None:
     """Load the real API with the credentials in .dlt/secrets.toml or the environment.
 
@@ -269,6 +302,7 @@ def run_command(
       fleetlake run tidb --resources clusters,audit_logs --destination postgres
       fleetlake run skysql --strict      # all or nothing
     """
+    signal.signal(signal.SIGTERM, _terminate)
     names = [name.strip() for name in resources.split(",") if name.strip()] if resources else None
     if pipelines_dir is not None:
         fix = "Set --pipelines-dir to a folder you can write to, or leave it out for dlt's own (~/.dlt/pipelines)."
@@ -288,6 +322,8 @@ def run_command(
         pipelines_dir=pipelines_dir,
         progress=sys.stderr.isatty() if progress is None else progress,
         strict=strict,
+        wait=wait,
+        on_wait=_say,
     )
     _print_report(report, label=api.title)
     _finish([report])
@@ -431,9 +467,10 @@ def seed_script(name: str) -> None:
     load; exits 7 or 8 for a partial run, and with the error's code and paragraph when the run stops."""
     api = get_api(name)
     _configure_logging("WARNING", explicit=False)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
-        report = run(api)
-    except Exception as error:
+        report = run(api, on_wait=_say)
+    except (Exception, KeyboardInterrupt) as error:
         message, code = explain(error, api)
         click.echo(f"error: {' '.join(message.split())}", err=True)
         raise SystemExit(code) from None

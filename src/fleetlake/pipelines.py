@@ -7,30 +7,35 @@ alone are taken out of the load and their state put back (`fleetlake.partial`), 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import dlt
+from dlt.common.configuration.exceptions import ConfigurationException
 from dlt.common.destination.exceptions import UnknownDestinationModule
 from dlt.common.destination.reference import Destination
-from dlt.common.pipeline import LoadInfo, NormalizeInfo
+from dlt.common.pipeline import LoadInfo, NormalizeInfo, get_dlt_pipelines_dir
+from dlt.common.runtime import signals
 from dlt.common.runtime.collector import LogCollector
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
-from fleetlake import partial
+from fleetlake import clock, local_state, locks, partial
 from fleetlake.duckdb_destination import COPY_MEMORY_LIMIT, resumable_duckdb
 from fleetlake.errors import ConfigurationError
 from fleetlake.outcomes import Outcome, RunOutcomes, Status, collecting, exit_code
 from fleetlake.sources import ApiSpec
+from fleetlake.working_copy import WorkingCopy
 
 logger = logging.getLogger("fleetlake")
 
@@ -41,6 +46,9 @@ FILE_MAX_ITEMS = 100_000
 
 STRICT_SETTING = "fleetlake.strict"
 """`[fleetlake] strict = true` in .dlt/config.toml (or FLEETLAKE__STRICT=true): all or nothing."""
+WORKING_COPY_SETTING = "fleetlake.duckdb_working_copy"
+STEP_ATTRIBUTE = "fleetlake_step"
+"""Set on an error that stopped a run: the step it was in (sync, extract, normalize, load)."""
 
 
 @dataclass
@@ -55,6 +63,7 @@ class RunReport:
     row_counts: dict[str, int] = field(default_factory=dict)
     loaded_rows: dict[str, int] = field(default_factory=dict)
     outcomes: list[Outcome] = field(default_factory=list)
+    duckdb: Path | None = None
 
     @property
     def exit_code(self) -> int:
@@ -68,6 +77,8 @@ class RunReport:
     @property
     def location(self) -> str:
         """Where the data went (the DuckDB file path, or the destination's description)."""
+        if self.duckdb is not None:
+            return str(self.duckdb)
         client_config = self.pipeline.destination_client().config
         database = getattr(getattr(client_config, "credentials", None), "database", None)
         if self.pipeline.destination.destination_name == "duckdb" and database:
@@ -75,19 +86,37 @@ class RunReport:
         return str(self.pipeline.destination.destination_description)
 
 
+def duckdb_file(duckdb_path: Path | None, pipeline_name: str) -> Path:
+    """The DuckDB file a run loads into, as an absolute path: `duckdb_path`, else dlt's
+    `destination.duckdb.credentials` setting (DESTINATION__DUCKDB__CREDENTIALS, a path), else
+    `<pipeline_name>.duckdb` in the working folder, where `dlt.pipeline(name).dataset()` finds it.
+
+    Absolute because dlt resolves a relative path against the folder of the pipeline's *first* run (its
+    `initial_cwd` in the local state): a run from another folder would write into the first one's file.
+    """
+    if duckdb_path is None:
+        configured: Any = dlt.secrets.get("destination.duckdb.credentials")
+        if not configured:
+            configured = dlt.config.get("destination.duckdb.credentials")
+        if isinstance(configured, Mapping):
+            configured = configured.get("database")
+        if isinstance(configured, str) and configured.strip() and not configured.startswith(":"):
+            duckdb_path = Path(configured.strip().removeprefix("duckdb:///"))
+    return (duckdb_path or Path(f"{pipeline_name}.duckdb")).expanduser().resolve()
+
+
 def resolve_destination(
     destination: str | Destination[Any, Any] | None, duckdb_path: Path | None, pipeline_name: str
 ) -> Any:
     """A dlt destination from a name (`duckdb`, `postgres`, `filesystem`, ...) or an instance.
 
-    DuckDB's file is `duckdb_path`, or dlt's own default, `<pipeline_name>.duckdb` in the working
-    folder, where `dlt.pipeline(name).dataset()` finds it.
+    DuckDB's file is `duckdb_file(duckdb_path, pipeline_name)`.
     """
     if destination is None or destination == DEFAULT_DESTINATION:
         # DuckDB takes 80% of RAM by default and used it for merges (420 MB peak at 100k audit log rows);
         # capped, it spills to disk instead and a run stays flat as data grows
         credentials = DuckDbCredentials(
-            str(duckdb_path) if duckdb_path is not None else f"{pipeline_name}.duckdb",
+            str(duckdb_file(duckdb_path, pipeline_name)),
             global_config={
                 "memory_limit": COPY_MEMORY_LIMIT,  # merges raise it (duckdb_destination.py)
                 "threads": 2,
@@ -208,8 +237,16 @@ def strict_setting(strict: bool | None) -> bool:
     )
 
 
+@dataclass
+class _Progress:
+    """How far a run got: a load step that completed makes the DuckDB working copy worth keeping."""
+
+    step: str = "start"
+    loaded: bool = False
+
+
 def _load(
-    pipeline: Pipeline, source: DltSource, outcomes: RunOutcomes, file_format: Any
+    pipeline: Pipeline, source: DltSource, outcomes: RunOutcomes, file_format: Any, progress: _Progress
 ) -> tuple[NormalizeInfo | None, LoadInfo]:
     """dlt's `run`, step by step, with a failed resource's part taken out between extract and normalize.
 
@@ -217,27 +254,55 @@ def _load(
     """
     # a previous run that died before it took its failed resources out of the load is finished first
     partial.recover(pipeline)
+    progress.step = "sync"
     if pipeline.config.restore_from_destination and not pipeline.dev_mode:
         pipeline.sync_destination()
     # what a previous run left extracted or normalized is loaded first, as dlt's run does; then, unlike
     # dlt's run, this run goes on to extract its own data
     if pipeline.list_extracted_load_packages():
+        progress.step = "normalize"
         pipeline.normalize()
     if pipeline.list_normalized_load_packages():
+        progress.step = "load"
         pipeline.load()
+        progress.loaded = True
     before = partial.resource_states(pipeline, source.name)
     tables = {name: str(resource.table_name) for name, resource in source.resources.items()}
     journal = partial.Journal(pipeline, source.name, tables, before)
     outcomes.on_change = lambda recorded: journal.write(recorded.dropped())
+    progress.step = "extract"
     pipeline.extract(source, loader_file_format=file_format)
     outcomes.settle()
     dropped = outcomes.dropped()
     if dropped:
         partial.undo(pipeline, source.name, dropped, tables, before)
     journal.remove()
+    progress.step = "normalize"
     normalize_info = pipeline.normalize()
+    progress.step = "load"
     load_info = pipeline.load()
+    progress.loaded = True
     return normalize_info, load_info
+
+
+def destination_identity(pipeline: Pipeline, duckdb: Path | None) -> str:
+    """The destination and dataset a run loads into, as a line without secrets: `duckdb /abs/file.duckdb
+    dataset tidb_instance_data`, `postgres 127.0.0.1:5432/test dataset ...`."""
+    kind = pipeline.destination.destination_name
+    if duckdb is not None:
+        return f"duckdb {duckdb} dataset {pipeline.dataset_name}"
+    try:
+        location = pipeline.destination_client().config.data_location() or ""
+    except ConfigurationException:
+        location = ""  # dlt cannot say where this destination keeps its data
+    return f"{kind} {location or pipeline.destination.destination_description} dataset {pipeline.dataset_name}"
+
+
+def working_copy_setting() -> bool:
+    """`[fleetlake] duckdb_working_copy = false` loads into the DuckDB file in place (no second copy on
+    disk, but a failed load may leave the new load's finished tables beside the old load's others)."""
+    value: Any = dlt.config.get(WORKING_COPY_SETTING)
+    return value is None or str(value).strip().lower() not in ("false", "0", "no")
 
 
 def run(
@@ -251,6 +316,8 @@ def run(
     duckdb_path: Path | None = None,
     progress: bool = False,
     strict: bool | None = None,
+    wait: bool = True,
+    on_wait: Callable[[str], None] | None = None,
 ) -> RunReport:
     """Extract, normalize and load one API; returns what is in the destination afterwards.
 
@@ -258,6 +325,10 @@ def run(
     load: the report's `outcomes` say which and why, and `exit_code` is 7. With `strict` (or
     `[fleetlake] strict = true`) the first such failure stops the run and nothing loads. Errors that
     concern every request (a refused key, an unreachable host) always stop the run: they are raised.
+
+    One run per pipeline folder and per destination at a time (`fleetlake.locks`): with `wait` a run
+    queues behind another (telling `on_wait`), without it `BusyError` says who holds it. On DuckDB the
+    load becomes visible at once (`fleetlake.working_copy`).
     """
     # what needs no settings is checked first: a typo in a name is said before a missing key
     check_resource_names(api, resources)
@@ -266,26 +337,76 @@ def run(
     if dlt.config.get("data_writer.file_max_items") is None:
         os.environ["DATA_WRITER__FILE_MAX_ITEMS"] = str(FILE_MAX_ITEMS)
     outcomes = RunOutcomes(strict=strict_setting(strict), couples=api.companions)
+    is_duckdb = destination is None or destination == DEFAULT_DESTINATION
+    duckdb = duckdb_file(duckdb_path, api.pipeline_name) if is_duckdb else None
     target = resolve_destination(destination, duckdb_path, api.pipeline_name)
     with collecting(outcomes):
         source = select_resources(api, api.make_source(**dict(source_kwargs or {})), resources)
-    pipeline = make_pipeline(
-        api,
-        destination=target,
-        dataset_name=dataset_name,
-        pipelines_dir=pipelines_dir,
-        duckdb_path=duckdb_path,
-        progress=progress,
-    )
-    started = time.perf_counter()
-    normalize, load_info = _load(pipeline, source, outcomes, preferred_file_format(pipeline))
-    seconds = time.perf_counter() - started
-    loaded = dict(normalize.row_counts) if normalize else {}
-    report = RunReport(api, pipeline, load_info, seconds, loaded_rows=loaded)
-    try:
-        report.row_counts = table_row_counts(pipeline)
-    except Exception as error:  # counting is a courtesy; some destinations cannot be queried back
-        logger.debug("could not count rows in the destination: %s", error)
+    root = Path(pipelines_dir or get_dlt_pipelines_dir()).expanduser().resolve()
+    working_dir = root / api.pipeline_name
+    started_at = clock.now().isoformat(timespec="seconds")
+    hold = functools.partial(locks.holding, wait=wait, started=started_at, on_wait=on_wait)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(hold(f"pipeline:{working_dir}", f"pipeline {api.pipeline_name} in {root}"))
+        local_state.check_readable(working_dir, api.pipeline_name)
+
+        def pipeline_for(where: Any) -> Pipeline:
+            return make_pipeline(
+                api, destination=where, dataset_name=dataset_name, pipelines_dir=root, progress=progress
+            )
+
+        pipeline = pipeline_for(target)
+        identity = destination_identity(pipeline, duckdb)
+        if local_state.check_destination(working_dir, api.pipeline_name, identity):
+            pipeline = pipeline_for(target)
+        if duckdb is not None:
+            stack.enter_context(hold(f"duckdb:{duckdb}", f"the DuckDB file {duckdb}"))
+        else:
+            stack.enter_context(hold(f"destination:{identity}", f"dataset {pipeline.dataset_name} ({identity})"))
+        copy = WorkingCopy(duckdb) if duckdb is not None and working_copy_setting() else None
+        if copy is not None:
+            copy.open(pending=bool(pipeline.list_normalized_load_packages()))
+            pipeline = pipeline_for(resolve_destination(destination, copy.path, api.pipeline_name))
+        # Ctrl-C and SIGTERM only set a flag from here on: dlt's steps and fleetlake's workers stop at their
+        # next check, and the CLI says where the run was (troubleshoot.py)
+        stack.enter_context(signals.intercepted_signals())
+        reached = _Progress()
+        started = time.perf_counter()
+        try:
+            normalize, load_info = _load(pipeline, source, outcomes, preferred_file_format(pipeline), reached)
+            signals.raise_if_signalled()
+        except BaseException as error:
+            if copy is not None:
+                _settle_copy(copy, pipeline, reached)
+            setattr(error, STEP_ATTRIBUTE, reached.step)  # where an interrupt found the run
+            raise
+        seconds = time.perf_counter() - started
+        loaded = dict(normalize.row_counts) if normalize else {}
+        report = RunReport(api, pipeline, load_info, seconds, loaded_rows=loaded, duckdb=duckdb)
+        try:
+            report.row_counts = table_row_counts(pipeline)
+        except Exception as error:  # counting is a courtesy; some destinations cannot be queried back
+            logger.debug("could not count rows in the destination: %s", error)
+        if copy is not None:
+            copy.commit()
+            # the report's pipeline reads the file, not the copy that is gone
+            report.pipeline = pipeline_for(target)
+        local_state.remember(working_dir, identity)
     selected = [name for name in api.resource_descriptions() if name in source.selected_resources]
     report.outcomes = outcomes.outcomes({name: loaded.get(name, 0) for name in selected})
     return report
+
+
+def _settle_copy(copy: WorkingCopy, pipeline: Pipeline, reached: _Progress) -> None:
+    """After a failed run: keep the copy where a load is pending in it (the next run resumes there), make
+    it the file where a load completed and none is pending, else remove it."""
+    try:
+        pending = bool(pipeline.list_normalized_load_packages())
+        if pending:
+            logger.info("the unfinished load waits in %s for the next run", copy.path)
+        elif reached.loaded:
+            copy.commit()
+        else:
+            copy.discard()
+    except Exception as error:  # the run's own error is the one to report
+        logger.warning("could not settle the DuckDB working copy %s: %s", copy.path, error)

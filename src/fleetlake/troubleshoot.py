@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import errno
+import re
+import signal
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,10 +22,15 @@ from dlt.common.configuration.providers.toml import TomlProviderReadException
 from dlt.common.configuration.specs import RuntimeConfiguration
 from dlt.common.destination.client import DestinationClientConfiguration
 from dlt.common.destination.exceptions import UnknownDestinationModule
+from dlt.common.exceptions import SignalReceivedException
 
 from fleetlake.errors import ConfigurationError, FleetlakeError, RunAbortedError, UnreachableError, env_variable
 from fleetlake.http.urls import connection_failure
+from fleetlake.locks import BusyError
 from fleetlake.sources import ApiSpec
+from fleetlake.working_copy import describe_process, lock_holders
+
+DISK_FULL_EXIT = 11
 
 # what an output path answers when it cannot be created or written
 PATH_ERRNOS = frozenset(
@@ -176,9 +183,77 @@ def _unexpected(error: BaseException, api: ApiSpec | None) -> str:
     )
 
 
+def _interrupted(error: BaseException, signal_code: int) -> tuple[str, int]:
+    names: dict[int, str] = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM"}
+    name = names.get(signal_code, f"signal {signal_code}")
+    # fleetlake's own note of the step first (it knows sync from load), then dlt's
+    step = next(
+        (
+            str(value)
+            for attribute in ("fleetlake_step", "step")
+            for cause in causes(error)
+            if (value := getattr(cause, attribute, None))
+        ),
+        "",
+    )
+    where = f" during the {step} step" if step else ""
+    return (
+        f"interrupted by {name}{where}. Nothing of this run is visible yet: the tables keep their last complete "
+        "load. The next run resumes what this one left (a load it started is finished first, an extraction is "
+        "done again).",
+        128 + signal_code,
+    )
+
+
+def _disk_full(error: BaseException) -> str:
+    path = getattr(error, "filename", None)
+    text = " ".join(str(error).split())
+    if not path:
+        quoted = re.search(r'"([^"]+)"', text) or re.search(r"'(/[^']+)'", text)
+        path = quoted.group(1) if quoted else None
+    where = f" while writing {path}" if path else ""
+    folder = f" (the disk that holds {Path(path).parent})" if path else ""
+    return (
+        f"The disk is full: No space left on device{where}. Nothing of this run is visible: the tables keep their "
+        f"last complete load. Free some space{folder}, then run again; the next run resumes this one's work. "
+        "A DuckDB run needs room for a second copy of its database while it loads."
+    )
+
+
+def _is_disk_full(cause: BaseException) -> bool:
+    if isinstance(cause, OSError) and cause.errno == errno.ENOSPC:
+        return True
+    return "No space left on device" in str(cause)
+
+
+def _duckdb_locked(cause: BaseException) -> str | None:
+    """DuckDB's "Could not set lock on file" as a paragraph naming the file and its holder."""
+    text = " ".join(str(cause).split())
+    if "Could not set lock on file" not in text:
+        return None
+    match = re.search(r'file "([^"]+)"', text)
+    path = Path(match.group(1)) if match else None
+    holders = lock_holders(path) if path else []
+    who = ", ".join(describe_process(pid) for pid in holders) if holders else "another process"
+    return (
+        f"The DuckDB file {path or ''} is held by {who}, so fleetlake cannot load into it. Close that program, or "
+        "open the file read-only there (`duckdb -readonly`), then run again."
+    )
+
+
 def explain(error: BaseException, api: ApiSpec | None = None) -> tuple[str, int]:
     """A one-paragraph message and an exit code for any error a command can raise."""
     for cause in causes(error):
+        if isinstance(cause, SignalReceivedException):
+            return _interrupted(error, cause.signal_code)
+        if isinstance(cause, KeyboardInterrupt):
+            return _interrupted(error, signal.SIGINT)
+    for cause in causes(error):
+        if _is_disk_full(cause):
+            return _disk_full(cause), DISK_FULL_EXIT
+        locked = _duckdb_locked(cause)
+        if locked:
+            return locked, BusyError.exit_code
         if isinstance(cause, FleetlakeError):
             return cause.message, cause.exit_code
         if isinstance(cause, TomlProviderReadException):

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import dlt
 from dlt.common import jsonpath
+from dlt.common.runtime import signals
 from dlt.extract.resource import DltResource
 from dlt.sources.helpers.rest_client.client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
@@ -274,7 +275,10 @@ class ApiClient:
         return prefetched(pages, abort=self.stopped) if prefetch else pages
 
     def stopped(self) -> BaseException | None:
-        """The error to stop with when another resource stopped the run, else None."""
+        """The error to stop with when another resource stopped the run or a signal (Ctrl-C, SIGTERM) came,
+        else None: worker threads stop waiting at once, and dlt's extract raises the signal."""
+        if signals.was_signal_received():
+            return signals.exception_for_signal()
         aborted = self.outcomes.aborted
         return RunAbortedError(aborted) if aborted is not None else None
 
