@@ -1,6 +1,7 @@
 """One pipeline run of an API that can kill itself with SIGKILL at a chosen event of extract, normalize or load.
 
     python tests/crash/driver.py tidb --pipelines-dir DIR --duckdb FILE [--kill load:17 [--match TEXT]] [--trace FILE]
+        [--action kill|sigint|sigterm|fill:PATH|mark:PATH] [--cli]
 
 Source settings (keys, base URLs) come from the environment, `SOURCES__<SECTION>__<NAME>`, as in a real
 job; logging is at DEBUG everywhere. The process counts events per phase, the phase being which of dlt's
@@ -17,6 +18,13 @@ done, whatever was to follow is not. `--match TEXT` counts only the events of PH
 contains TEXT, to aim at one moment (`--kill load:1 --match 'INSERT INTO "tidb_instance_data"."audit_logs"'`).
 A run that is not killed ends stdout with `{"events": {"extract": n, "normalize": n, "load": n, "other": n}}`.
 `--trace` appends a line per event (phase, number, kind, what) to a file, to see where a run died.
+
+`--action` says what happens at that event instead of SIGKILL: `sigint` / `sigterm` send the process
+that signal (the run is to stop on its own), `fill:PATH` fills the filesystem holding PATH with a file
+`PATH` until it is full (the run goes on into a full disk), `mark:PATH` creates the file PATH and goes
+on (another process waits for it), `pause:FIFO` waits there until another process has opened the named
+pipe FIFO for writing and closed it. `--cli` runs `fleetlake run API` (the command line, its messages and
+exit codes) instead of `pipelines.run`, with the DuckDB file from DESTINATION__DUCKDB__CREDENTIALS.
 
 All of it is monkeypatching in this process: nothing in `src/` knows about it.
 """
@@ -39,7 +47,10 @@ PHASES = ("extract", "normalize", "load")
 class Events:
     """Counts events per phase and kills the process at the chosen one."""
 
-    def __init__(self, kill_phase: str | None, kill_at: int | None, match: str, trace: Path | None) -> None:
+    def __init__(
+        self, kill_phase: str | None, kill_at: int | None, match: str, trace: Path | None, action: str = "kill"
+    ) -> None:
+        self.action = action
         self.kill_phase = kill_phase
         self.kill_at = kill_at
         self.match = match
@@ -66,9 +77,32 @@ class Events:
                 self.matched += 1
                 number = self.matched
             if number == self.kill_at:
-                sys.stderr.write(f"crash driver: SIGKILL at {line}\n")
-                sys.stderr.flush()
-                os.kill(os.getpid(), signal.SIGKILL)
+                self.act(line)
+
+    def act(self, line: str) -> None:
+        action, _, path = self.action.partition(":")
+        sys.stderr.write(f"crash driver: {'SIGKILL' if action == 'kill' else action} at {line}\n")
+        sys.stderr.flush()
+        if action == "fill":
+            fill(Path(path))
+        elif action == "pause":
+            # blocks this thread until another process opens the FIFO `path` for writing and closes it
+            with Path(path).open() as fifo:
+                fifo.read()
+        else:
+            os.kill(os.getpid(), {"kill": signal.SIGKILL, "sigint": signal.SIGINT, "sigterm": signal.SIGTERM}[action])
+
+
+def fill(path: Path) -> None:
+    """Write `path` until its filesystem has no byte left (ENOSPC): a real full disk."""
+    chunk = b"\0" * (1 << 20)
+    with path.open("wb", buffering=0) as handle:
+        for size in (len(chunk), 4096, 1):
+            try:
+                while True:
+                    handle.write(chunk[:size])
+            except OSError:
+                continue
 
 
 def _short(text: object, root: str) -> str:
@@ -153,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kill", help="PHASE:K, kill after the K-th event of PHASE")
     parser.add_argument("--match", default="", help="with --kill: count only the events whose line contains this")
     parser.add_argument("--trace", type=Path, help="append every event to this file")
+    parser.add_argument("--action", default="kill", help="kill, sigint, sigterm, fill:PATH, mark:PATH or pause:FIFO")
+    parser.add_argument("--cli", action="store_true", help="run through `fleetlake run`")
+    parser.add_argument("--cli-arg", action="append", default=[], help="with --cli: one more argument of `run`")
     args = parser.parse_args(argv)
     kill_phase, kill_at = None, None
     if args.kill:
@@ -167,12 +204,34 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s", force=True
     )
 
-    events = Events(kill_phase, kill_at, args.match, args.trace)
+    events = Events(kill_phase, kill_at, args.match, args.trace, args.action)
     instrument(events, str(args.pipelines_dir.parent.resolve()))
 
     from fleetlake import pipelines
     from fleetlake.sources import get_api
 
+    if args.cli:
+        from fleetlake.cli import main as cli_main
+
+        os.environ["DESTINATION__DUCKDB__CREDENTIALS"] = str(args.duckdb)
+        code = 0
+        try:
+            cli_main(
+                [
+                    "--log-level",
+                    "DEBUG",
+                    "run",
+                    args.api,
+                    "--pipelines-dir",
+                    str(args.pipelines_dir),
+                    "--no-progress",
+                    *args.cli_arg,
+                ]
+            )
+        except SystemExit as exit_:
+            code = int(exit_.code or 0)
+        print(json.dumps({"events": events.counts}))
+        return code
     report = pipelines.run(get_api(args.api), pipelines_dir=args.pipelines_dir, duckdb_path=args.duckdb)
     print(f"loaded {sum(report.row_counts.values())} rows in {len(report.row_counts)} tables")
     print(json.dumps({"events": events.counts}))

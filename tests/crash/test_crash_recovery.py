@@ -146,15 +146,23 @@ class Outcome:
     error: str = ""
 
 
-def run_driver(
-    api: str, env: dict[str, str], folder: Path, kill: str | None = None, match: str = ""
-) -> subprocess.CompletedProcess:
+def driver_command(api: str, env: dict[str, str], folder: Path, kill: str | None = None, match: str = "", extra=()):
+    """The driver's command line and environment for a run in `folder` (its own dlt data folder, home
+    and locks folder: trials side by side never meet, and nothing outside the folder is written)."""
     folder.mkdir(parents=True, exist_ok=True)
     env = {**env, "DLT_DATA_DIR": str(folder / "dlt-data"), "HOME": str(folder / "home")}
+    env["FLEETLAKE_LOCKS_DIR"] = str(folder / "locks")
     command = [sys.executable, str(DRIVER), api]
     command += ["--pipelines-dir", str(folder / "pipelines"), "--duckdb", str(folder / f"{api}.duckdb")]
     if kill:
         command += ["--kill", kill, *(["--match", match] if match else [])]
+    return [*command, *extra], env
+
+
+def run_driver(
+    api: str, env: dict[str, str], folder: Path, kill: str | None = None, match: str = "", extra=()
+) -> subprocess.CompletedProcess:
+    command, env = driver_command(api, env, folder, kill, match, extra)
     return subprocess.run(command, capture_output=True, text=True, env=env, cwd=folder, timeout=240)
 
 
@@ -190,8 +198,8 @@ class Lab:
                 self.baselines[api, run] = self._baseline(api, run)
             return self.baselines[api, run]
 
-    def _serve(self, api: str, run: int) -> dict[str, str]:
-        emulator = canary_emulator(api, CANARY, seed=EMULATOR_SEED)
+    def _serve(self, api: str, run: int, seed: int = EMULATOR_SEED) -> dict[str, str]:
+        emulator = canary_emulator(api, CANARY, seed=seed)
         # the next day's emulator has the same data as today's, and what a day adds and changes
         emulator.advance(NEXT_DAY * (run - 1))
         server = emulator.serve()
