@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from fleetlake.cli import cli
@@ -109,3 +110,16 @@ def test_emulator_options_must_be_name_value_pairs_the_emulator_knows(tmp_path, 
     assert "The Secoda emulator refused its options:" in unknown.stderr
     assert "'colour'" in unknown.stderr
     assert "Traceback" not in malformed.stderr + unknown.stderr
+
+
+@pytest.mark.parametrize("name", ["secrets.toml", "config.toml"])
+def test_a_toml_syntax_error_names_the_file_line_and_column_never_the_values(tmp_path, clean_env, name):
+    (tmp_path / ".dlt").mkdir()
+    text = '[sources.tidb_instance_source]\npublic_key = "pub-toml-canary"\nprivate_key = "priv-toml-canary\n'
+    (tmp_path / ".dlt" / name).write_text(text)
+    result = _fleetlake("run", "tidb", env=clean_env, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"error: .dlt/{name} is not valid TOML: Illegal character '\\n' (at line 3, column 32)." in result.stderr
+    assert "fleetlake does not show the values in the file" in result.stderr
+    assert "toml-canary" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr

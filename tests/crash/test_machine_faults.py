@@ -138,7 +138,8 @@ class Trial:
 def _plan(kind: str, count: int, phases: tuple[str, ...]) -> list[Trial]:
     trials = []
     for i in range(count):
-        api, run, phase = APIS[i % 3], 1 + (i // 3) % 2, phases[(i + i // 3) % len(phases)]
+        # runs alternate and phases turn every two trials: any 6 trials meet every (api, run)
+        api, run, phase = APIS[i % 3], 1 + i % 2, phases[(i // 2) % len(phases)]
         trials.append(Trial(f"{kind}-{i:02}-{api}-run{run}-{phase}", api, run, phase))
     return trials
 
