@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import shlex
 import signal
 import sys
 import traceback
@@ -18,7 +20,7 @@ from dlt.common.exceptions import SignalReceivedException
 
 from fleetlake import __version__
 from fleetlake.emulators.faults import FaultSpecError, describe_kinds, parse_fault
-from fleetlake.errors import ConfigurationError, FleetlakeError
+from fleetlake.errors import ConfigurationError, FleetlakeError, env_variable
 from fleetlake.imports import keep_pandas_out
 from fleetlake.outcomes import PARTIAL_EXIT, Status
 from fleetlake.pipelines import DEFAULT_DESTINATION, RunReport, run, writable_folder
@@ -47,7 +49,10 @@ def _configure_logging(level: str, explicit: bool) -> None:
     logging.getLogger("fleetlake").setLevel(level)
     # dlt reads its own level from the runtime configuration; its default warnings are about schema
     # inference (columns that stayed null), so they show only when a level is asked for
-    os.environ.setdefault("RUNTIME__LOG_LEVEL", level if explicit else "ERROR")
+    if explicit:
+        os.environ["RUNTIME__LOG_LEVEL"] = level
+    else:
+        os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
     # dlt reports anonymous usage to dltHub by default; a loader of audit trails and bills should not
     # call anyone its user did not name (offline, it also waits on DNS). RUNTIME__DLTHUB_TELEMETRY=true opts in
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
@@ -76,6 +81,33 @@ class FleetlakeGroup(click.Group):
             if not debug:
                 click.echo("(run with --debug for the full traceback)", err=True)
             ctx.exit(code)
+
+
+LOG_LEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False)
+
+
+def common_options(func: F) -> F:
+    """`--debug` and `--log-level` after the command too (`fleetlake run tidb --debug`), as before it."""
+
+    def set_debug(ctx: click.Context, _: click.Parameter, value: bool) -> None:
+        if value:
+            ctx.ensure_object(dict)["debug"] = True
+
+    def set_level(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+        if value:
+            _configure_logging(value.upper(), explicit=True)
+
+    func = click.option(
+        "--debug", is_flag=True, expose_value=False, callback=set_debug, help="Show full tracebacks on errors."
+    )(func)
+    return click.option(
+        "--log-level",
+        type=LOG_LEVELS,
+        default=None,
+        expose_value=False,
+        callback=set_level,
+        help="Logging level of fleetlake and dlt (default WARNING; secrets are never logged).",
+    )(func)
 
 
 def api_argument(func: F) -> F:
@@ -135,7 +167,7 @@ def strict_option(func: F) -> F:
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 @click.option(
     "--log-level",
-    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    type=LOG_LEVELS,
     default="WARNING",
     show_default=True,
     help="Logging level of fleetlake and dlt (secrets are never logged at any level).",
@@ -217,6 +249,7 @@ def _demo_emulator(api: ApiSpec, seed: int) -> Iterator[dict[str, Any]]:
 
 
 @cli.command()
+@common_options
 @click.argument("apis", nargs=-1, type=click.Choice(API_NAMES))
 @click.option(
     "--dir",
@@ -269,6 +302,7 @@ def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None, wai
 
 
 @cli.command("run")
+@common_options
 @api_argument
 @destination_options
 @click.option("--resources", "-r", default=None, help="Comma-separated resources to load (default: all).")
@@ -330,6 +364,7 @@ def run_command(
 
 
 @cli.command()
+@common_options
 @api_argument
 def check(api: ApiSpec) -> None:
     """Make one cheap request per server and say what works and what does not.
@@ -348,6 +383,7 @@ def check(api: ApiSpec) -> None:
 
 
 @cli.command(epilog=FAULTS_HELP)
+@common_options
 @api_argument
 @click.option("--port", default=8700, show_default=True, help="Port on 127.0.0.1 (0 picks a free one).")
 @click.option(
@@ -422,9 +458,15 @@ def emulate(
         raise ConfigurationError(f"The {api.title} emulator refused its options: {error}.") from None
     server = emulator.server(port=port)
     click.echo(f"{api.title} emulator on {server.url} (Ctrl-C to stop)")
-    click.echo(f"settings for [sources.{api.section}] (the emulator's own demo key, not a real one):")
-    for setting, value in emulator.source_settings(server.url).items():
-        click.echo(f"  {setting} = {value!r}")
+    settings = emulator.source_settings(server.url)
+    click.echo(
+        f"settings for [sources.{api.section}] in .dlt/secrets.toml (the emulator's own demo key, not a real one):"
+    )
+    for setting, value in settings.items():
+        click.echo(f"  {setting} = {json.dumps(value)}")
+    click.echo(f"or in the environment, then `fleetlake run {api.name}` from another shell:")
+    for setting, value in settings.items():
+        click.echo(f"  export {env_variable(f'sources.{api.section}', setting)}={shlex.quote(str(value))}")
     click.echo(f"advance its clock: curl -X POST '{server.url}/_emulator/advance?seconds=86400'")
     for fault in injected:
         times = "every time" if fault.times is None else f"{fault.times} time(s)"
@@ -447,6 +489,7 @@ def _emulator_option(text: str) -> tuple[str, Any]:
 
 
 @cli.command()
+@common_options
 @api_argument
 def resources(api: ApiSpec) -> None:
     """List the API's resources (tables) with a one-line description.

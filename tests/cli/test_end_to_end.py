@@ -206,3 +206,35 @@ def test_resources_and_destination_flags_load_postgres(tmp_path, clean_env, cana
             cursor.execute(f"DROP SCHEMA IF EXISTS {dataset} CASCADE")
         connection.commit()
         connection.close()
+
+
+def test_a_standalone_emulator_prints_settings_that_run_the_real_pipeline(tmp_path, clean_env):
+    """The README's way: `fleetlake emulate` in one shell, its `export` lines, `fleetlake run` in another."""
+    emulator = subprocess.Popen(
+        [sys.executable, "-m", "fleetlake", "emulate", "skysql", "--port", "0", "--now", "2026-11-15T12:00:00Z"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=clean_env,
+        cwd=tmp_path,
+    )
+    try:
+        lines = []
+        while not lines or not lines[-1].startswith("advance its clock"):
+            line = emulator.stdout.readline()
+            assert line, f"the emulator ended before printing its settings: {lines}"
+            lines.append(line.strip())
+        exports = dict(line.removeprefix("export ").split("=", 1) for line in lines if line.startswith("export "))
+        assert sorted(exports) == ["SOURCES__SKYSQL_SOURCE__API_KEY", "SOURCES__SKYSQL_SOURCE__BASE_URL"]
+        toml = [line for line in lines if line.startswith(("api_key = ", "base_url = "))]
+        assert toml == [
+            f'api_key = "{exports["SOURCES__SKYSQL_SOURCE__API_KEY"]}"',
+            f'base_url = "{exports["SOURCES__SKYSQL_SOURCE__BASE_URL"]}"',
+        ]
+        result = fleetlake("run", "skysql", env={**clean_env, **exports}, cwd=tmp_path)
+    finally:
+        emulator.send_signal(signal.SIGINT)
+        emulator.wait(timeout=30)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"SkySQL: loaded into {tmp_path / 'skysql_pipeline.duckdb'}, dataset skysql_data" in result.stdout
+    with duckdb.connect(str(tmp_path / "skysql_pipeline.duckdb"), read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM skysql_data.services").fetchone() == (8,)
