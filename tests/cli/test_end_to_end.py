@@ -150,7 +150,7 @@ def test_emulate_serves_until_interrupted(tmp_path, clean_env):
         assert first.startswith("TiDB Cloud emulator on http://127.0.0.1:")
         url = first.split()[4]
         settings = [process.stdout.readline() for _ in range(7)]
-        assert settings[1] == "  public_key = 'fleetlake-demo-public'\n"
+        assert settings[1] == '  public_key = "fleetlake-demo-public"\n'
         health = requests.get(url + "/_emulator/health", timeout=10)
         assert health.status_code == 200
         unauthenticated = requests.get(url + "/api/v1beta/projects", timeout=10)

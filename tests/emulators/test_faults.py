@@ -169,9 +169,9 @@ def test_emulate_exposes_faults_on_the_command_line(tmp_path):
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(6)]
+        lines = [process.stdout.readline() for _ in range(9)]
         url = lines[0].split(" on ")[1].split(" ")[0]
-        key = next(line.split("'")[1] for line in lines if "api_key" in line)
+        key = next(line.split('"')[1] for line in lines if "api_key = " in line)
         assert f"fault: 503 on {SERVICES}, after 0 request(s), 3 time(s)\n" in lines
         statuses = [requests.get(url + SERVICES, headers={"X-API-Key": key}, timeout=10).status_code for _ in range(4)]
         assert statuses == [503, 503, 503, 200]
