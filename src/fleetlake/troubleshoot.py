@@ -220,6 +220,23 @@ def _disk_full(error: BaseException) -> str:
     )
 
 
+def linked(error: BaseException) -> Iterator[BaseException]:
+    """Every error reachable from `error` through what wraps what (`exception`, `__cause__`) and what
+    happened while handling what (`__context__`): a full disk often surfaces as a secondary error (a
+    file that could not be written, then read), with the ENOSPC as its context."""
+    seen: set[int] = set()
+    queue: list[BaseException] = [error]
+    while queue:
+        current = queue.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        for nxt in (getattr(current, "exception", None), current.__cause__, current.__context__):
+            if isinstance(nxt, BaseException):
+                queue.append(nxt)
+
+
 def _is_disk_full(cause: BaseException) -> bool:
     if isinstance(cause, OSError) and cause.errno == errno.ENOSPC:
         return True
@@ -248,9 +265,10 @@ def explain(error: BaseException, api: ApiSpec | None = None) -> tuple[str, int]
             return _interrupted(error, cause.signal_code)
         if isinstance(cause, KeyboardInterrupt):
             return _interrupted(error, signal.SIGINT)
+    full = next((cause for cause in linked(error) if _is_disk_full(cause)), None)
+    if full is not None:
+        return _disk_full(full), DISK_FULL_EXIT
     for cause in causes(error):
-        if _is_disk_full(cause):
-            return _disk_full(cause), DISK_FULL_EXIT
         locked = _duckdb_locked(cause)
         if locked:
             return locked, BusyError.exit_code
