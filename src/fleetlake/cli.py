@@ -315,6 +315,12 @@ def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None, wai
 @click.option("--progress/--no-progress", default=None, help="Show progress (default: when on a terminal).")
 @strict_option
 @wait_option
+@click.option(
+    "--table-format",
+    type=click.Choice(["delta", "iceberg", "none"], case_sensitive=False),
+    default=None,
+    help="Table format of a filesystem destination (default delta; none = plain parquet, refused where tables merge).",
+)
 def run_command(
     api: ApiSpec,
     destination: str,
@@ -324,6 +330,7 @@ def run_command(
     progress: bool | None,
     strict: bool | None,
     wait: bool,
+    table_format: str | None,
 ) -> None:
     """Load the real API with the credentials in .dlt/secrets.toml or the environment.
 
@@ -358,6 +365,7 @@ def run_command(
         strict=strict,
         wait=wait,
         on_wait=_say,
+        table_format=table_format,
     )
     _print_report(report, label=api.title)
     _finish([report])

@@ -31,6 +31,7 @@ from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
 from fleetlake import clock, local_state, locks, partial
+from fleetlake.destinations import passwordless_postgres
 from fleetlake.duckdb_destination import COPY_MEMORY_LIMIT, resumable_duckdb
 from fleetlake.errors import ConfigurationError
 from fleetlake.outcomes import Outcome, RunOutcomes, Status, collecting, exit_code
@@ -76,14 +77,15 @@ class RunReport:
 
     @property
     def location(self) -> str:
-        """Where the data went (the DuckDB file path, or the destination's description)."""
+        """Where the data went: the DuckDB file, or the destination and its location (no secrets)."""
         if self.duckdb is not None:
             return str(self.duckdb)
-        client_config = self.pipeline.destination_client().config
-        database = getattr(getattr(client_config, "credentials", None), "database", None)
-        if self.pipeline.destination.destination_name == "duckdb" and database:
-            return str(Path(database).resolve())
-        return str(self.pipeline.destination.destination_description)
+        kind = self.pipeline.destination.destination_name
+        try:
+            location = self.pipeline.destination_client().config.data_location()
+        except Exception:  # dlt cannot say for this destination
+            location = None
+        return f"{kind} {location}" if location else str(self.pipeline.destination.destination_description)
 
 
 def duckdb_file(duckdb_path: Path | None, pipeline_name: str) -> Path:
@@ -125,6 +127,10 @@ def resolve_destination(
         return resumable_duckdb(credentials)
     if not isinstance(destination, str):
         return destination
+    if destination == "postgres":
+        passwordless = passwordless_postgres()
+        if passwordless is not None:
+            return passwordless
     try:
         return Destination.from_reference(destination)
     except Exception as error:  # dlt raises several types here: unknown module, missing extra
@@ -212,6 +218,67 @@ def preferred_file_format(pipeline: Pipeline) -> Any:
     return "parquet" if "parquet" in formats else None
 
 
+TABLE_FORMATS = ("delta", "iceberg", "none")
+TABLE_FORMAT_EXTRAS = {"delta": ("deltalake", "deltalake"), "iceberg": ("pyiceberg", "iceberg")}
+
+
+def choose_table_format(pipeline: Pipeline, source: DltSource, table_format: str | None) -> str | None:
+    """The table format of a filesystem load: Delta unless `table_format` says otherwise; None elsewhere
+    (and `table_format` passed on as given). Plain files (`none`) cannot merge: dlt appends instead, and
+    every re-run would add the merged tables' rows again, so they are refused for a source with merges."""
+    if not is_filesystem(pipeline):
+        return table_format
+    chosen = (table_format or "delta").lower()
+    if chosen not in TABLE_FORMATS:
+        raise ConfigurationError(
+            f"--table-format {table_format!r} is not one fleetlake loads files in; use delta (the default), "
+            "iceberg, or none (plain parquet files, for sources without merged tables)."
+        )
+    if chosen == "none":
+        merged = [
+            name for name, resource in source.selected_resources.items() if "merge" in str(resource.write_disposition)
+        ]
+        if merged:
+            raise ConfigurationError(
+                f"Plain files cannot update rows: {', '.join(merged[:4])}{' and others' if len(merged) > 4 else ''} "
+                "merge on their primary keys, and on plain parquet files dlt appends instead, so every re-run "
+                "would add their rows again. Load with --table-format delta (the default) or iceberg, which merge; "
+                "or pick a database destination."
+            )
+        return None
+    module, extra = TABLE_FORMAT_EXTRAS[chosen]
+    try:
+        __import__(module)
+    except ImportError:
+        raise ConfigurationError(
+            f"Loading {chosen.capitalize()} tables needs the `{module}` package: install it with "
+            f"`uv sync --extra {extra}` (or `pip install 'dlt[{'deltalake' if chosen == 'delta' else 'pyiceberg'}]'`),"
+            " then run again; or choose another --table-format."
+        ) from None
+    return chosen
+
+
+def is_filesystem(pipeline: Pipeline) -> bool:
+    return bool(pipeline.destination.destination_type == "dlt.destinations.filesystem")
+
+
+def open_table_row_counts(pipeline: Pipeline, table_format: str) -> dict[str, int]:
+    """Rows per table of a Delta or Iceberg load, read with the table format's own library: DuckDB would
+    download its delta or iceberg extension to read them, which fails offline."""
+    counts: dict[str, int] = {}
+    if table_format == "delta":
+        from dlt.common.libs.deltalake import get_delta_tables
+
+        for name, table in get_delta_tables(pipeline).items():
+            counts[name] = int(table.to_pyarrow_dataset().count_rows())
+    else:
+        from dlt.common.libs.pyiceberg import get_iceberg_tables
+
+        for name, table in get_iceberg_tables(pipeline).items():
+            counts[name] = int(table.scan().to_arrow().num_rows)
+    return counts
+
+
 def table_row_counts(pipeline: Pipeline, tables: Iterable[str] | None = None) -> dict[str, int]:
     """Rows per data table in the destination (nested child tables included)."""
     dataset = pipeline.dataset()
@@ -246,7 +313,12 @@ class _Progress:
 
 
 def _load(
-    pipeline: Pipeline, source: DltSource, outcomes: RunOutcomes, file_format: Any, progress: _Progress
+    pipeline: Pipeline,
+    source: DltSource,
+    outcomes: RunOutcomes,
+    file_format: Any,
+    progress: _Progress,
+    table_format: Any = None,
 ) -> tuple[NormalizeInfo | None, LoadInfo]:
     """dlt's `run`, step by step, with a failed resource's part taken out between extract and normalize.
 
@@ -271,7 +343,7 @@ def _load(
     journal = partial.Journal(pipeline, source.name, tables, before)
     outcomes.on_change = lambda recorded: journal.write(recorded.dropped())
     progress.step = "extract"
-    pipeline.extract(source, loader_file_format=file_format)
+    pipeline.extract(source, loader_file_format=file_format, table_format=table_format)
     outcomes.settle()
     dropped = outcomes.dropped()
     if dropped:
@@ -318,6 +390,7 @@ def run(
     strict: bool | None = None,
     wait: bool = True,
     on_wait: Callable[[str], None] | None = None,
+    table_format: str | None = None,
 ) -> RunReport:
     """Extract, normalize and load one API; returns what is in the destination afterwards.
 
@@ -367,13 +440,15 @@ def run(
         if copy is not None:
             copy.open(pending=bool(pipeline.list_normalized_load_packages()))
             pipeline = pipeline_for(resolve_destination(destination, copy.path, api.pipeline_name))
+        formatted = choose_table_format(pipeline, source, table_format)
         # Ctrl-C and SIGTERM only set a flag from here on: dlt's steps and fleetlake's workers stop at their
         # next check, and the CLI says where the run was (troubleshoot.py)
         stack.enter_context(signals.intercepted_signals())
         reached = _Progress()
         started = time.perf_counter()
         try:
-            normalize, load_info = _load(pipeline, source, outcomes, preferred_file_format(pipeline), reached)
+            file_format = "parquet" if formatted in ("delta", "iceberg") else preferred_file_format(pipeline)
+            normalize, load_info = _load(pipeline, source, outcomes, file_format, reached, formatted)
             signals.raise_if_signalled()
         except BaseException as error:
             if copy is not None:
@@ -384,9 +459,12 @@ def run(
         loaded = dict(normalize.row_counts) if normalize else {}
         report = RunReport(api, pipeline, load_info, seconds, loaded_rows=loaded, duckdb=duckdb)
         try:
-            report.row_counts = table_row_counts(pipeline)
-        except Exception as error:  # counting is a courtesy; some destinations cannot be queried back
-            logger.debug("could not count rows in the destination: %s", error)
+            if formatted in ("delta", "iceberg") and is_filesystem(pipeline):
+                report.row_counts = open_table_row_counts(pipeline, formatted)
+            else:
+                report.row_counts = table_row_counts(pipeline)
+        except Exception as error:  # counting is a courtesy; a destination may not be readable back
+            logger.warning("could not count rows in the destination (%s); the counts shown are this run's", error)
         if copy is not None:
             copy.commit()
             # the report's pipeline reads the file, not the copy that is gone
