@@ -195,11 +195,13 @@ def _print_report(report: RunReport, *, label: str) -> None:
     resources = [name for name in report.api.resource_descriptions() if name in counts or name in outcomes]
     if resources:
         width = max(len(name) for name in resources)
-        click.echo(f"  {'table'.ljust(width)}  {'rows':>8}  outcome")
+        click.echo(f"  {'table'.ljust(width)}  {'rows':>8}  {'this run':>8}  outcome")
         for name in resources:
             rows = str(counts[name]) if name in counts else "-"
             status = outcomes[name].status.value if name in outcomes else "loaded"
-            click.echo(f"  {name.ljust(width)}  {rows:>8}  {status}")
+            # what this run loaded beside what the destination holds: an incremental list adds a few
+            this_run = str(report.loaded_rows.get(name, 0)) if status in ("loaded", "possibly incomplete") else "-"
+            click.echo(f"  {name.ljust(width)}  {rows:>8}  {this_run:>8}  {status}")
     nested = sorted(name for name in counts if name not in resources)
     if nested:
         click.echo(f"  and {len(nested)} nested tables ({nested[0]}, ...) holding lists inside records")

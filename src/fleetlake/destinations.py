@@ -54,6 +54,8 @@ EXAMPLES: dict[str, tuple[str, str]] = {
 
 # the extra that installs a destination's driver, by the module dlt fails to import
 EXTRAS = {
+    "postgres": "postgres",
+    "s3": "s3",
     "psycopg2": "postgres",
     "sqlalchemy": "mysql",
     "pymysql": "mysql",

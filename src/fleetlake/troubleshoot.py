@@ -19,11 +19,12 @@ from dlt.common.configuration.exceptions import (
     LookupTraces,
 )
 from dlt.common.configuration.providers.toml import TomlProviderReadException
-from dlt.common.configuration.specs import RuntimeConfiguration
+from dlt.common.configuration.specs import CredentialsConfiguration, RuntimeConfiguration
 from dlt.common.destination.client import DestinationClientConfiguration
 from dlt.common.destination.exceptions import UnknownDestinationModule
-from dlt.common.exceptions import SignalReceivedException
+from dlt.common.exceptions import MissingDependencyException, SignalReceivedException
 
+from fleetlake.destinations import EXAMPLES, EXTRAS
 from fleetlake.errors import ConfigurationError, FleetlakeError, RunAbortedError, UnreachableError, env_variable
 from fleetlake.http.urls import connection_failure
 from fleetlake.locks import BusyError
@@ -56,11 +57,46 @@ def causes(error: BaseException) -> Iterator[BaseException]:
 def _missing_destination_settings(error: ConfigFieldMissingException) -> str:
     config = error.config
     name = str(getattr(config, "destination_type", "") or "the destination").rsplit(".", 1)[-1]
+    setting, example = EXAMPLES.get(name, ("credentials", "the connection string dlt documents for it"))
+    missing = _missing_leaves(error)
+    if "bucket_url" in missing:
+        setting, example = EXAMPLES["filesystem"]
     return (
-        f"Settings of destination {name} are missing ({_missing_leaves(error)}). Put them in "
-        f"[destination.{name}.credentials] of .dlt/secrets.toml, or set "
-        f"DESTINATION__{name.upper()}__CREDENTIALS to a connection string such as "
-        "postgresql://user:password@host:5432/database."
+        f"Settings of destination {name} are missing ({missing}). Put them in [destination.{name}] of "
+        f'.dlt/secrets.toml ({setting} = "{example}"), or set DESTINATION__{name.upper()}__{setting.upper()}.'
+    )
+
+
+def _missing_destination_credentials(error: ConfigFieldMissingException) -> str:
+    """Credentials of a storage (S3, GCS, Azure) that a destination asked for, never an API's."""
+    kind = type(error.config).__name__.removesuffix("Credentials").removesuffix("Configuration") or "storage"
+    fields = ", ".join(error.fields)
+    first = error.fields[0] if error.fields else "aws_access_key_id"
+    return (
+        f"{kind} credentials of the filesystem destination are missing ({fields}). Put them in "
+        f"[destination.filesystem.credentials] of .dlt/secrets.toml, or set "
+        f"DESTINATION__FILESYSTEM__CREDENTIALS__{first.upper()} and the others; S3 also needs `uv sync --extra s3`."
+    )
+
+
+def _missing_package(cause: BaseException) -> str | None:
+    """A destination's driver or a table format's library that is not installed, with the extra to install."""
+    if isinstance(cause, MissingDependencyException):
+        # "s3fs>=2022", or dlt's own extras: "dlt[s3]"
+        names = [str(d).split("[")[0].split(">")[0].split("=")[0].strip() for d in cause.dependencies]
+        names += [
+            e.strip() for d in cause.dependencies if "[" in str(d) for e in str(d).split("[")[1].rstrip("]").split(",")
+        ]
+        wanted = " ".join(str(d) for d in cause.dependencies)
+    elif isinstance(cause, ModuleNotFoundError) and cause.name:
+        names, wanted = [cause.name.split(".")[0]], cause.name.split(".")[0]
+    else:
+        return None
+    extras = sorted({EXTRAS[n] for n in names if n in EXTRAS})
+    fix = f"`uv sync --extra {extras[0]}`" if extras else f"`uv pip install {wanted}`"
+    return (
+        f"A package this destination needs is not installed ({wanted}). Install it with {fix} (or pip install "
+        "the same into fleetlake's environment), then run again."
     )
 
 
@@ -79,6 +115,8 @@ def _missing_leaves(error: ConfigFieldMissingException) -> str:
 def _missing_credentials(error: ConfigFieldMissingException, api: ApiSpec | None) -> str:
     if isinstance(error.config, DestinationClientConfiguration):
         return _missing_destination_settings(error)
+    if isinstance(error.config, CredentialsConfiguration):
+        return _missing_destination_credentials(error)
     fields = ", ".join(error.fields)
     if api is None:
         return f"Required settings are missing: {fields}. Put them in .dlt/secrets.toml or the environment."
@@ -293,4 +331,7 @@ def explain(error: BaseException, api: ApiSpec | None = None) -> tuple[str, int]
             return str(cause), 4
         if isinstance(cause, OSError) and cause.filename and cause.errno in PATH_ERRNOS:
             return _unwritable(cause), ConfigurationError.exit_code
+        package = _missing_package(cause)
+        if package:
+            return package, ConfigurationError.exit_code
     return _unexpected(error, api), 1

@@ -56,8 +56,8 @@ def test_demo_loads_the_emulator_into_duckdb_and_says_where(tmp_path, clean_env)
     database = tmp_path / "demo" / "fleetlake_demo.duckdb"
     assert f"TiDB Cloud (emulated): loaded into {database}, dataset tidb_instance_data" in result.stdout
     lines = result.stdout.splitlines()
-    assert "  projects                       3  loaded" in lines
-    assert "  audit_logs                   400  loaded" in lines
+    assert "  projects                       3         3  loaded" in lines
+    assert "  audit_logs                   400       400  loaded" in lines
     assert "SELECT name, cluster_type, region, status__cluster_status FROM tidb_instance_data.clusters" in result.stdout
     with duckdb.connect(str(database), read_only=True) as connection:
         assert connection.sql("SELECT count(*) FROM tidb_instance_data.clusters").fetchall() == [(11,)]

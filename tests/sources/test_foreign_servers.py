@@ -156,9 +156,9 @@ def test_the_cli_prints_the_outcome_table_and_exits_7(api, tmp_path, clean_env):
         )
     assert result.returncode == 7, result.stderr
     lines = result.stdout.splitlines()
-    assert "  projects                       -  failed" in lines
-    assert "  clusters                       -  skipped" in lines
-    assert "  dedicated_clusters             7  loaded" in lines
+    assert "  projects                       -         -  failed" in lines
+    assert "  clusters                       -         -  skipped" in lines
+    assert "  dedicated_clusters             7         7  loaded" in lines
     errors = result.stderr.splitlines()
     assert errors[-1].startswith("partial run: 10 of 21 resources loaded, 4 failed, 7 skipped (exit 7).")
     assert any(line.startswith("failed: members: TiDB Cloud members (GET http://127.0.0.1:") for line in errors)
