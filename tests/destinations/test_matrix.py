@@ -51,8 +51,8 @@ def _load_twice(api_name: str, tmp_path: Path, destination: str, dataset: str | 
 def _primary_keys(report) -> dict[str, list[str]]:
     schema = report.pipeline.default_schema
     return {
-        name: [column for column, spec in table["columns"].items() if spec.get("primary_key")]
-        for name, table in schema.data_tables().items()
+        table["name"]: [column for column, spec in table["columns"].items() if spec.get("primary_key")]
+        for table in schema.data_tables()
         if not table.get("parent") and any(spec.get("primary_key") for spec in table["columns"].values())
     }
 
@@ -168,3 +168,12 @@ def test_plain_parquet_files_are_refused_where_tables_merge(tmp_path, monkeypatc
         "primary keys, and on plain parquet files dlt appends instead, so every re-run would add their rows again."
     )
     assert not (tmp_path / "lake").exists()  # refused before anything was written
+
+
+def test_no_table_name_is_longer_than_postgresql_allows(reference):
+    """PostgreSQL cuts names past 63 characters (MySQL past 64) and dlt then adds a hash: the table a
+    user reads would not be the one the docs name."""
+    for api in APIS:
+        counts, _ = reference[api]
+        longest = max(counts, key=len)
+        assert len(longest) <= 63, f"{api}: {longest}"

@@ -85,6 +85,9 @@ class Endpoint:
     incremental_options: Mapping[str, Any] = field(default_factory=dict)
     # a 404 means the endpoint is not offered: warn and load nothing instead of failing
     optional: bool = False
+    # fewer levels of nested tables than the source's 2, where a deeper one would get a name longer than
+    # PostgreSQL's 63 characters (which it would cut and suffix with a hash): the deepest lists stay JSON
+    max_table_nesting: int | None = None
     # the key of the answer stating how many records the list holds (`total`, `totalSize`, `count`): a
     # list whose pages end short of it is reported possibly incomplete
     total: str | None = None
@@ -461,4 +464,6 @@ def build_resources(client: ApiClient, endpoints: Iterable[Endpoint]) -> dict[st
             built[endpoint.name] = list_resource(client, endpoint)
         else:
             built[endpoint.name] = child_resource(client, endpoint, built[endpoint.parent])
+        if endpoint.max_table_nesting is not None:
+            built[endpoint.name].max_table_nesting = endpoint.max_table_nesting
     return built

@@ -112,6 +112,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         ("clusterId",),
         "Dedicated clusters (v1beta1): node groups, storage, state, version, labels.",
         timestamps=("createTime", "updateTime", "pausePlan.scheduledResumeTime"),
+        # a node group's endpoints stay a JSON column: their table would be named
+        # dedicated_clusters__tidb_node_setting__tidb_node_groups__endpoints, 66 characters
+        max_table_nesting=1,
     ),
     Endpoint(
         "dedicated_regions",
