@@ -93,6 +93,7 @@ class QuotaLimiter:
         self._reset_at: float | None = None
         self._in_flight = 0
         self._window_estimate = 0.0
+        self._announced: float | None = None  # the reset time a wait was last logged for
 
     def acquire(self, abort: Callable[[], BaseException | None] | None = None) -> float:
         """Wait until a request may be sent; returns the seconds waited. `abort` is asked every quarter
@@ -113,6 +114,10 @@ class QuotaLimiter:
                 if self._reset_at is None:  # a count without a reset time: assume a window
                     self._reset_at = now + self.window_seconds
                 delay = self._reset_at - now
+                if delay >= 1.0 and self._announced != self._reset_at:
+                    # once per window, whichever thread meets it first: a quiet run is not a hung one
+                    self._announced = self._reset_at
+                    logger.info("waiting %.0f s for the %s to reset (the quota is spent)", delay, self.name)
             if waited + delay > self.max_wait_seconds:
                 raise self.exhausted()
             if abort is not None:
