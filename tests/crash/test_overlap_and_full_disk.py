@@ -4,9 +4,9 @@ Two kinds of seeded trials draw where the fault strikes from the uninterrupted r
 
     FLEETLAKE_OVERLAP_TRIALS=12 FLEETLAKE_DISKFULL_TRIALS=12 uv run pytest tests/crash/test_overlap_and_full_disk.py -q
 
-(CI runs 3 of each; `-s` prints a table of the trials.) An overlap trial pauses a run at its k-th event
-and starts a second run of the same pipeline, which must say it waits; then both end well and nothing is
-doubled. A disk-full trial fills a small tmpfs, made for the trial, at the k-th event of normalize or
+(CI runs 3 of each; FLEETLAKE_TRIALS_REPORT=file.jsonl appends a line per trial.) An overlap trial
+pauses a run at its k-th event and starts a second run of the same pipeline, which must say it waits;
+then both end well and nothing is doubled. A disk-full trial fills a small tmpfs, made for the trial, at the k-th event of normalize or
 load: the run must fail with the disk's own error (exit 11) while the file still holds the previous
 complete load exactly, and the run after space is freed must converge.
 """
@@ -14,6 +14,7 @@ complete load exactly, and the run after space is freed must converge.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -43,6 +44,9 @@ def lab(tmp_path_factory):
     lab = Lab(tmp_path_factory.mktemp("machine"), workers=2)
     yield lab
     lab.close()
+    if os.environ.get("FLEETLAKE_TRIALS_REPORT") and RECORDS:  # xdist keeps a worker's prints to itself
+        with Path(os.environ["FLEETLAKE_TRIALS_REPORT"]).open("a", encoding="utf-8") as report:
+            report.writelines(json.dumps(record, default=str) + "\n" for record in RECORDS)
     if RECORDS:
         print("\nmachine fault trials: " + " | ".join(RECORDS[0]))
         for record in RECORDS:
