@@ -174,3 +174,20 @@ def test_take_out_finds_the_tables_files_in_dlts_extracted_package(tmp_path):
     assert partial.take_out(pipeline, {"sizes"}) == 1
     jobs = pipeline.get_load_package_info(load_id).jobs["new_jobs"]
     assert sorted(job.job_file_info.table_name for job in jobs) == ["_dlt_pipeline_state", "projects"]
+
+
+def test_a_package_completed_but_not_archived_is_archived_and_the_next_run_converges(tmp_path, caplog):
+    """A kill between dlt's `package_completed.json` and its move to load/loaded (a real window: a crash
+    trial met it) leaves a finished package among the pending ones."""
+    first = _run(tmp_path, _emulator())
+    working = tmp_path / "pipelines" / "skysql_pipeline"
+    (load_id,) = first.load_info.loads_ids
+    # put the state back where the kill leaves it: completed, still among the normalized packages
+    (working / "load" / "loaded" / load_id).replace(working / "load" / "normalized" / load_id)
+    assert (working / "load" / "normalized" / load_id / "package_completed.json").is_file()
+    with caplog.at_level(logging.WARNING, logger="fleetlake"):
+        again = _run(tmp_path, _emulator())
+    assert f"finished archiving load package(s) {load_id} that a stopped run had completed" in caplog.text
+    assert (working / "load" / "loaded" / load_id / "package_completed.json").is_file()
+    assert not list((working / "load" / "normalized").iterdir())
+    assert again.row_counts == first.row_counts  # nothing doubled, nothing lost

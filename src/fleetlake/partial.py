@@ -125,3 +125,25 @@ def recover(pipeline: Pipeline) -> bool:
         removed,
     )
     return True
+
+
+def finish_completed_packages(working_dir: Path) -> list[str]:
+    """Archive load packages that dlt marked completed but did not move out of `load/normalized`.
+
+    dlt completes a package in two steps: it writes `package_completed.json` into the package (after the
+    load is recorded in the destination's `_dlt_loads`), then renames the package folder to
+    `load/loaded/`. A process killed between the two leaves a finished package among the pending ones,
+    and the next `load` fails with `LoadPackageAlreadyCompleted`. Its data is in the destination, so the
+    rename dlt did not get to is done here. dlt has no public call for it; the folder names are dlt's
+    load storage layout (tests/test_partial.py holds them to it).
+    """
+    normalized, loaded = working_dir / "load" / "normalized", working_dir / "load" / "loaded"
+    finished = []
+    for package in sorted(normalized.glob("*")):
+        if (package / "package_completed.json").is_file():
+            loaded.mkdir(parents=True, exist_ok=True)
+            package.replace(loaded / package.name)
+            finished.append(package.name)
+    if finished:
+        logger.warning("finished archiving load package(s) %s that a stopped run had completed", ", ".join(finished))
+    return finished

@@ -324,8 +324,10 @@ def _load(
 
     Returns (normalize info, load info) of this run's extract.
     """
-    # a previous run that died before it took its failed resources out of the load is finished first
+    # a previous run that died before it took its failed resources out of the load is finished first,
+    # and a package it had completed but not archived is archived
     partial.recover(pipeline)
+    partial.finish_completed_packages(Path(pipeline.working_dir))
     progress.step = "sync"
     if pipeline.config.restore_from_destination and not pipeline.dev_mode:
         pipeline.sync_destination()
