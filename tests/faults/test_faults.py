@@ -308,8 +308,8 @@ def test_empty_pages_that_never_end_stop_the_list_instead_of_requesting_forever(
     [failed] = [outcome for outcome in report.outcomes if outcome.status is Status.FAILED]
     assert failed.reason.startswith("SkySQL services (GET http://127.0.0.1:")
     assert "/provisioning/v1/services) answered 50 empty pages in a row, each with another next-page" in failed.reason
-    # the 50th empty page stops the list; the page fetched ahead of it (prefetch depth 1) may have been
-    # asked already, so the server saw 50 or 51 requests, never more: the list did not go on forever
+    # the paginator stops the list at the 50th empty page; on a machine busy enough to time a request out,
+    # the client asks that page once more (seen once in 2027-03-01's faketime run beside a CI run): 51
     assert injected.fired in (50, 51)
 
 
