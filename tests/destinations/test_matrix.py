@@ -13,87 +13,12 @@ dlt would append where fleetlake merges.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, timedelta
-from pathlib import Path
+from datetime import UTC
 
 import pymysql
 import pytest
 
-from fleetlake import pipelines
-from fleetlake.sources import get_api
-from tests.sources.tidb_cloud.conftest import NOW
-
-APIS = ("tidb", "skysql", "secoda")
-DAY = timedelta(days=1)
-
-
-def _load_twice(api_name: str, tmp_path: Path, destination: str, dataset: str | None, **options):
-    """The API loaded today, then after its emulator's clock moved a day; the second run's report."""
-    api = get_api(api_name)
-    emulator = api.load("emulator")(seed=3, scale="demo", rate_limit=None, now=NOW)
-    report = None
-    with emulator.serve(port=0) as server:
-        for day in range(2):
-            if day:
-                emulator.advance(DAY)
-            report = pipelines.run(
-                api,
-                source_kwargs=emulator.source_settings(server.url),
-                destination=destination,
-                dataset_name=dataset,
-                pipelines_dir=tmp_path / f"pipelines-{destination}",
-                duckdb_path=tmp_path / f"{api_name}.duckdb" if destination == "duckdb" else None,
-                **options,
-            )
-    assert report is not None
-    return report
-
-
-def _primary_keys(report) -> dict[str, list[str]]:
-    schema = report.pipeline.default_schema
-    return {
-        table["name"]: [column for column, spec in table["columns"].items() if spec.get("primary_key")]
-        for table in schema.data_tables()
-        if not table.get("parent") and any(spec.get("primary_key") for spec in table["columns"].values())
-    }
-
-
-def _keys(report, table_format: str | None = None) -> dict[str, list[tuple]]:
-    """Every root table's primary keys, as sorted tuples of text."""
-    found = {}
-    if table_format == "delta":
-        from dlt.common.libs.deltalake import get_delta_tables
-
-        tables = get_delta_tables(report.pipeline)
-        for name, key in _primary_keys(report).items():
-            rows = tables[name].to_pyarrow_table(columns=key).to_pylist()
-            found[name] = sorted(tuple(str(row[column]) for column in key) for row in rows)
-        return found
-    dataset = report.pipeline.dataset()
-    for name, key in _primary_keys(report).items():
-        rows = dataset[name].select(*key).fetchall()
-        found[name] = sorted(tuple(str(value) for value in row) for row in rows)
-    return found
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    """DuckDB's tables after the two days, per API: row counts and primary keys."""
-    folder = tmp_path_factory.mktemp("duckdb")
-    loaded = {}
-    for api in APIS:
-        report = _load_twice(api, folder, "duckdb", None)
-        loaded[api] = (report.row_counts, _keys(report))
-    return loaded
-
-
-def _assert_same(api: str, reference, report, table_format: str | None = None) -> None:
-    counts, keys = reference[api]
-    assert report.row_counts == counts
-    found = _keys(report, table_format)
-    assert found == keys
-    for table, values in found.items():
-        assert len(values) == len(set(values)), f"{table} repeats a primary key"
+from tests.destinations.matrix import APIS, _assert_same, _load_twice
 
 
 @pytest.fixture

@@ -269,14 +269,13 @@ def _billing_resources(clients: ApiClient, months: list[str]) -> list[DltResourc
 
     def cost_explorer() -> Iterator[dict[str, Any]]:
         typer = Typer(API, "cost_explorer", outcomes)
+
+        def ask(seed_shape: bool) -> Any:
+            query = _cost_query(months, seed_shape=seed_shape)
+            return clients.get_json("billing_base_url", "cost_explorer", "billsCostExplorer", method="POST", json=query)
+
         try:
-            body = clients.get_json(
-                "billing_base_url",
-                "cost_explorer",
-                "billsCostExplorer",
-                method="POST",
-                json=_cost_query(months, seed_shape=False),
-            )
+            body = ask(seed_shape=False)
         except ApiError as refused:
             if refused.status != 400:
                 raise
@@ -284,13 +283,7 @@ def _billing_resources(clients: ApiClient, months: list[str]) -> list[DltResourc
             # that way once; if it refuses that too, the vendor shape's reason is the one to report
             logger.info("cost_explorer: the vendor's query shape was refused (400); trying the seed file's shape")
             try:
-                body = clients.get_json(
-                    "billing_base_url",
-                    "cost_explorer",
-                    "billsCostExplorer",
-                    method="POST",
-                    json=_cost_query(months, seed_shape=True),
-                )
+                body = ask(seed_shape=True)
             except ApiError:
                 raise refused from None
         for element in body.get("elements") or []:
