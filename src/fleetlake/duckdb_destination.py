@@ -73,6 +73,11 @@ class _MergeRoom:
 
     @contextmanager
     def merging(self, client: DuckDbSqlClient) -> Iterator[None]:
+        settings = client.credentials.global_config or {}
+        if settings.get("memory_limit", COPY_MEMORY_LIMIT) != COPY_MEMORY_LIMIT:
+            # the user chose DuckDB's memory limit: it stays as set, merges included
+            yield
+            return
         database = os.path.realpath(str(client.credentials.database))
         with self._lock:
             turn = self._turns.setdefault(database, threading.Lock())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import os
 import sys
@@ -34,6 +35,7 @@ from fleetlake import clock, local_state, locks, partial
 from fleetlake.destinations import passwordless_postgres
 from fleetlake.duckdb_destination import COPY_MEMORY_LIMIT, resumable_duckdb
 from fleetlake.errors import ConfigurationError
+from fleetlake.http import quota
 from fleetlake.outcomes import Outcome, RunOutcomes, Status, collecting, exit_code
 from fleetlake.sources import ApiSpec
 from fleetlake.working_copy import WorkingCopy
@@ -107,6 +109,40 @@ def duckdb_file(duckdb_path: Path | None, pipeline_name: str) -> Path:
     return (duckdb_path or Path(f"{pipeline_name}.duckdb")).expanduser().resolve()
 
 
+DUCKDB_DEFAULTS: dict[str, Any] = {
+    "memory_limit": COPY_MEMORY_LIMIT,  # merges raise it (duckdb_destination.py)
+    "threads": 2,
+}
+
+
+def duckdb_global_config() -> dict[str, Any]:
+    """DuckDB's settings for fleetlake's database: `DUCKDB_DEFAULTS` under what the user set the dlt way
+    (`[destination.duckdb.credentials.global_config]`, DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG as
+    JSON): the user's values win, key by key.
+
+    dlt would resolve these itself, but credentials passed in explicitly win over configuration in dlt,
+    and fleetlake passes them to set the file and its own defaults.
+    """
+    configured: Any = None
+    for provider in (dlt.secrets, dlt.config):
+        configured = provider.get("destination.duckdb.credentials.global_config")
+        if configured:
+            break
+    if isinstance(configured, str):
+        try:
+            configured = json.loads(configured)
+        except ValueError:
+            raise ConfigurationError(
+                "destination.duckdb.credentials.global_config is not a JSON object. Write it as a TOML table "
+                "under [destination.duckdb.credentials.global_config] in .dlt/config.toml, or as JSON in "
+                'DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG, e.g. \'{"memory_limit": "1GB"}\'.'
+            ) from None
+    settings = dict(DUCKDB_DEFAULTS)
+    if isinstance(configured, Mapping):
+        settings.update(configured)
+    return settings
+
+
 def resolve_destination(
     destination: str | Destination[Any, Any] | None, duckdb_path: Path | None, pipeline_name: str
 ) -> Any:
@@ -119,10 +155,7 @@ def resolve_destination(
         # capped, it spills to disk instead and a run stays flat as data grows
         credentials = DuckDbCredentials(
             str(duckdb_file(duckdb_path, pipeline_name)),
-            global_config={
-                "memory_limit": COPY_MEMORY_LIMIT,  # merges raise it (duckdb_destination.py)
-                "threads": 2,
-            },
+            global_config=duckdb_global_config(),
         )
         return resumable_duckdb(credentials)
     if not isinstance(destination, str):
@@ -446,6 +479,8 @@ def run(
         # Ctrl-C and SIGTERM only set a flag from here on: dlt's steps and fleetlake's workers stop at their
         # next check, and the CLI says where the run was (troubleshoot.py)
         stack.enter_context(signals.intercepted_signals())
+        if progress:
+            stack.enter_context(quota.watching(functools.partial(show_quota_wait, pipeline.collector)))
         reached = _Progress()
         started = time.perf_counter()
         try:
@@ -475,6 +510,16 @@ def run(
     selected = [name for name in api.resource_descriptions() if name in source.selected_resources]
     report.outcomes = outcomes.outcomes({name: loaded.get(name, 0) for name in selected})
     return report
+
+
+QUOTA_COUNTER = "Quota wait (s)"
+
+
+def show_quota_wait(collector: Any, text: str, seconds: float) -> None:
+    """A quota wait in dlt's progress line: seconds waited so far, and what for ("waiting 28 s for the
+    TiDB Cloud API key quota (100 requests/min)"), instead of a rate that falls to 0.00/s unexplained."""
+    if isinstance(collector, LogCollector) and collector.counters is not None:  # within a step
+        collector.update(QUOTA_COUNTER, inc=round(seconds), message=text)
 
 
 def _settle_copy(copy: WorkingCopy, pipeline: Pipeline, reached: _Progress) -> None:

@@ -56,6 +56,14 @@ def _keys(report, table_format: str | None = None) -> dict[str, list[tuple]]:
             rows = tables[name].to_pyarrow_table(columns=key).to_pylist()
             found[name] = sorted(tuple(str(row[column]) for column in key) for row in rows)
         return found
+    if table_format == "iceberg":
+        from dlt.common.libs.pyiceberg import get_iceberg_tables
+
+        iceberg = get_iceberg_tables(report.pipeline)
+        for name, key in _primary_keys(report).items():
+            rows = iceberg[name].scan(selected_fields=tuple(key)).to_arrow().to_pylist()
+            found[name] = sorted(tuple(str(row[column]) for column in key) for row in rows)
+        return found
     dataset = report.pipeline.dataset()
     for name, key in _primary_keys(report).items():
         rows = dataset[name].select(*key).fetchall()

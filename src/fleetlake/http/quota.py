@@ -8,11 +8,12 @@ of making us fail. No library paces from these vendor headers, hence this small 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
@@ -94,6 +95,14 @@ class QuotaLimiter:
         self._in_flight = 0
         self._window_estimate = 0.0
         self._announced: float | None = None  # the reset time a wait was last logged for
+        self.limit: float | None = None  # requests per window, as the server last said
+
+    def describe(self) -> str:
+        """The quota in words: "the TiDB Cloud API key quota (100 requests/min)"."""
+        if self.limit is None:
+            return f"the {self.name}"
+        per = "min" if self.window_seconds == 60 else f"{self.window_seconds:g} s"
+        return f"the {self.name} ({self.limit:g} requests/{per})"
 
     def acquire(self, abort: Callable[[], BaseException | None] | None = None) -> float:
         """Wait until a request may be sent; returns the seconds waited. `abort` is asked every quarter
@@ -117,7 +126,9 @@ class QuotaLimiter:
                 if delay >= 1.0 and self._announced != self._reset_at:
                     # once per window, whichever thread meets it first: a quiet run is not a hung one
                     self._announced = self._reset_at
-                    logger.info("waiting %.0f s for the %s to reset (the quota is spent)", delay, self.name)
+                    text = f"waiting {delay:.0f} s for {self.describe()}"
+                    logger.info("%s", text)
+                    _tell_watchers(text, delay)
             if waited + delay > self.max_wait_seconds:
                 raise self.exhausted()
             if abort is not None:
@@ -151,8 +162,11 @@ class QuotaLimiter:
         """
         remaining = _header_number(response, REMAINING_HEADERS)
         reset = _header_number(response, RESET_HEADERS)
+        limit = _header_number(response, LIMIT_HEADERS)
         with self._lock:
             self._in_flight = max(0, self._in_flight - 1)
+            if limit is not None:
+                self.limit = limit
             if remaining is None:
                 return
             # the server's count includes this request but not the ones still in flight
@@ -186,8 +200,29 @@ class QuotaLimiter:
             self.stats.throttled += 1
             self._remaining = 0
             self._reset_at = self._now() + wait
-        logger.info("%s: quota exhausted (429), waiting %.2f s for the window to reset", self.name, wait)
+        text = f"waiting {wait:.0f} s for {self.describe()} (answered 429)"
+        logger.info("%s", text)
+        _tell_watchers(text, wait)
         return wait
+
+
+_watchers: list[Callable[[str, float], None]] = []
+
+
+def _tell_watchers(text: str, seconds: float) -> None:
+    for watcher in list(_watchers):
+        watcher(text, seconds)
+
+
+@contextlib.contextmanager
+def watching(watcher: Callable[[str, float], None]) -> Iterator[None]:
+    """Within the block, `watcher(text, seconds)` hears of every quota wait as it starts (a progress
+    line shows it: a quiet run is not a hung one)."""
+    _watchers.append(watcher)
+    try:
+        yield
+    finally:
+        _watchers.remove(watcher)
 
 
 _registry: dict[str, QuotaLimiter] = {}
