@@ -123,11 +123,10 @@ def duckdb_global_config() -> dict[str, Any]:
     dlt would resolve these itself, but credentials passed in explicitly win over configuration in dlt,
     and fleetlake passes them to set the file and its own defaults.
     """
-    configured: Any = None
-    for provider in (dlt.secrets, dlt.config):
-        configured = provider.get("destination.duckdb.credentials.global_config")
-        if configured:
-            break
+    key = "destination.duckdb.credentials.global_config"
+    configured: Any = dlt.secrets.get(key)
+    if not configured:
+        configured = dlt.config.get(key)
     if isinstance(configured, str):
         try:
             configured = json.loads(configured)
@@ -302,13 +301,14 @@ def open_table_row_counts(pipeline: Pipeline, table_format: str) -> dict[str, in
     if table_format == "delta":
         from dlt.common.libs.deltalake import get_delta_tables
 
-        for name, table in get_delta_tables(pipeline).items():
-            counts[name] = int(table.to_pyarrow_dataset().count_rows())
+        for name, delta in get_delta_tables(pipeline).items():
+            counts[name] = int(delta.to_pyarrow_dataset().count_rows())
     else:
         from dlt.common.libs.pyiceberg import get_iceberg_tables
 
-        for name, table in get_iceberg_tables(pipeline).items():
-            counts[name] = int(table.scan().to_arrow().num_rows)
+        for name, iceberg in get_iceberg_tables(pipeline).items():
+            # pyiceberg counts from the scan's plan, reading files only where deletes apply
+            counts[name] = int(iceberg.scan().count())
     return counts
 
 
