@@ -9,7 +9,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from dlt.common.destination.capabilities import DestinationCapabilitiesContext
 from dlt.common.destination.client import LoadJob
 from dlt.common.destination.typing import PreparedTableSchema
 from dlt.destinations import duckdb
@@ -139,11 +138,3 @@ class resumable_duckdb(duckdb):  # noqa: N801 (dlt's destination factories are l
     @property
     def client_class(self) -> type[DuckDbClient]:
         return ResumableDuckDbClient
-
-    def _raw_capabilities(self) -> DestinationCapabilitiesContext:
-        caps = super()._raw_capabilities()
-        # one load job per table at a time: parallel INSERTs of one table's big files each held their own
-        # buffers (a million audit log rows: peak RSS 346 MB with dlt's 20 workers, 304 MB one at a time);
-        # different tables still load side by side (an inventory of 44 small jobs: 0.7 s instead of 2 s)
-        caps.loader_parallelism_strategy = "table-sequential"
-        return caps

@@ -30,6 +30,11 @@ KEPT_OUT = "pandas"
 class _NotInstalled(importlib.abc.MetaPathFinder):
     """Fails `import pandas` as Python does for a package that is not installed.
 
+    A finder on `sys.meta_path` (Python's public import hook), not `sys.modules["pandas"] = None`, the
+    documented marker of a blocked import: pyarrow's compiled import takes a module found in
+    `sys.modules` as it is, and then fails on `None.__version__` in the middle of a load
+    (`tests/test_imports.py` runs a load with pandas kept out, so either way breaking shows there).
+
     (`importlib.util.find_spec("pandas")` raises too, where Python would return None: nothing on the
     command line's path asks that way.)
     """

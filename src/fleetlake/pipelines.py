@@ -45,6 +45,7 @@ logger = logging.getLogger("fleetlake")
 DEFAULT_DESTINATION = "duckdb"
 # files of 100,000 rows and one load job per table at a time keep a million-row load flat (349 MB before)
 FILE_MAX_ITEMS = 100_000
+PARALLELISM_STRATEGY = "table-sequential"
 
 
 STRICT_SETTING = "fleetlake.strict"
@@ -444,6 +445,12 @@ def run(
     # DATA_WRITER__FILE_MAX_ITEMS or [data_writer] file_max_items of the user's own win)
     if dlt.config.get("data_writer.file_max_items") is None:
         os.environ["DATA_WRITER__FILE_MAX_ITEMS"] = str(FILE_MAX_ITEMS)
+    # one load job per table at a time (dlt's `[load] parallelism_strategy`; the user's own wins): parallel
+    # INSERTs of one table's big files each held their own buffers (a million audit log rows into DuckDB:
+    # peak RSS 346 MB with dlt's 20 workers, 304 MB one at a time); different tables still load side by
+    # side (an inventory of 44 small jobs: 0.7 s instead of 2 s)
+    if dlt.config.get("load.parallelism_strategy") is None:
+        os.environ["LOAD__PARALLELISM_STRATEGY"] = PARALLELISM_STRATEGY
     outcomes = RunOutcomes(strict=strict_setting(strict), couples=api.companions)
     is_duckdb = destination is None or destination == DEFAULT_DESTINATION
     duckdb = duckdb_file(duckdb_path, api.pipeline_name) if is_duckdb else None

@@ -1,6 +1,7 @@
 """fleetlake's digest auth and paced session against the TiDB emulator, request by request."""
 
 import copy
+import threading
 
 import pytest
 from dlt.sources.helpers.rest_client.client import RESTClient
@@ -87,3 +88,27 @@ def test_the_auth_object_survives_dlt_deep_copies_without_its_thread_state():
     assert (clone.public_key, clone.private_key) == ("pk", "sk")
     assert "***" in repr(auth)
     assert "sk" not in repr(auth)
+
+
+def test_threads_starting_together_share_one_handshake():
+    """fleetlake drives requests' per-thread digest state (`HTTPDigestAuth._thread_local`) so that the
+    server's challenge is shared: if requests renames or reshapes that state, each thread handshakes
+    again and this count changes."""
+    emulator = TiDBCloudEmulator(rate_limit=None)
+    start = threading.Barrier(4)
+    statuses: list[int] = []
+    with emulator.serve() as server:
+        client = _client(server)
+
+        def one() -> None:
+            start.wait()
+            statuses.append(_get(client).status_code)
+
+        threads = [threading.Thread(target=one) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert statuses == [200, 200, 200, 200]
+    # one challenge for the four threads, then four signed requests
+    assert sorted(_statuses(emulator)) == [(200, True)] * 4 + [(401, False)]

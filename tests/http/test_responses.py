@@ -56,3 +56,33 @@ def test_a_200_html_page_is_a_malformed_answer_naming_the_endpoint(web_server):
     assert message.startswith(f"Secoda tags (GET {web_server}/portal/tag) answered 200 with an HTML page, not the")
     assert "Check the base URL and any HTTPS_PROXY setting" in message
     assert message.endswith("This resource keeps its last complete load.")
+
+
+def test_a_page_is_parsed_once_however_often_its_json_is_asked_for():
+    """`parse_json_once` replaces `response.json` on the response (requests parses the body again on
+    every call, and dlt's client and paginators each call it): if requests stops allowing that, or
+    dlt stops reading pages through `response.json()`, this test says so."""
+    from dlt.sources.helpers.rest_client.client import RESTClient
+    from dlt.sources.helpers.rest_client.paginators import SinglePagePaginator
+
+    from fleetlake.emulators.secoda import DEFAULT_API_KEY, SecodaEmulator
+
+    emulator = SecodaEmulator()
+    hook = raise_for_api_status("Secoda", "tags", credentials_hint="")
+    answers: list[requests.Response] = []
+    with emulator.serve() as server:
+        client = RESTClient(
+            base_url=emulator.base_url(server.url), headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"}
+        )
+        pages = list(
+            client.paginate(
+                "tag",
+                paginator=SinglePagePaginator(),
+                data_selector="results",
+                hooks={"response": [hook, lambda response, *a, **k: answers.append(response)]},
+            )
+        )
+    assert [len(page) for page in pages] == [15]  # the default workspace's tags
+    (answer,) = answers
+    assert answer.json() is answer.json()  # the one parse, not a new one per call
+    assert "json" in vars(answer)

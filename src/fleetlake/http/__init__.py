@@ -2,7 +2,7 @@
 
 from fleetlake.http.digest import DigestAuth
 from fleetlake.http.keys import check_key
-from fleetlake.http.quota import QuotaLimiter, limiter_for
+from fleetlake.http.quota import QuotaLimiter
 from fleetlake.http.session import build_session
 from fleetlake.http.urls import check_base_url, connection_failure
 
@@ -13,5 +13,4 @@ __all__ = [
     "check_base_url",
     "check_key",
     "connection_failure",
-    "limiter_for",
 ]

@@ -55,6 +55,9 @@ class _SharedNonceDigestAuth(HTTPDigestAuth):
 
     def __init__(self, username: str, password: str) -> None:
         super().__init__(username, password)
+        # requests keeps its digest state in `_thread_local` (private): replaced by one that shares the
+        # challenge; `tests/http/test_digest.py::test_threads_starting_together_share_one_handshake` fails
+        # if requests changes it
         self._thread_local = _DigestState({})
         self._first = threading.Lock()
         self._first_thread: int | None = None

@@ -1,4 +1,4 @@
-"""Client-side quota pacing: one limiter per API key, shared by every thread and resource of a run.
+"""Client-side quota pacing: one limiter per API key and run, shared by every thread and resource of it.
 
 The vendors publish a quota (TiDB Cloud: 100 requests per minute per key) and report it on every
 answer (`X-Ratelimit-Remaining-Minute`, `X-Ratelimit-Reset`) or on a 429 (`Retry-After`). The limiter
@@ -9,7 +9,6 @@ of making us fail. No library paces from these vendor headers, hence this small 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import threading
 import time
@@ -223,27 +222,3 @@ def watching(watcher: Callable[[str, float], None]) -> Iterator[None]:
         yield
     finally:
         _watchers.remove(watcher)
-
-
-_registry: dict[str, QuotaLimiter] = {}
-_registry_lock = threading.Lock()
-
-
-def key_fingerprint(key: str) -> str:
-    """A stable, non-reversible name for an API key (the key itself is never kept)."""
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
-def limiter_for(key: str, *, name: str, scope: str = "", window_seconds: float = 60.0) -> QuotaLimiter:
-    """The process-wide limiter of one API key at one service (`scope`, e.g. its host).
-
-    Every session built for that key and service shares it, so threads and resources of a run, and
-    runs in the same process, pace against one count.
-    """
-    fingerprint = f"{scope}/{key_fingerprint(key)}"
-    with _registry_lock:
-        limiter = _registry.get(fingerprint)
-        if limiter is None:
-            limiter = QuotaLimiter(name, window_seconds=window_seconds)
-            _registry[fingerprint] = limiter
-        return limiter

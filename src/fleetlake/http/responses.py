@@ -58,6 +58,9 @@ def parse_json_once(response: Response, api: str = "", endpoint: str = "") -> No
     def cached(**_: Any) -> Any:
         return parsed
 
+    # requests offers no hook for a response's parser, so the method is replaced on this one response;
+    # `tests/http/test_responses.py::test_a_page_is_parsed_once_however_often_its_json_is_asked_for`
+    # fails if requests or dlt's client stop allowing it
     response.json = cached  # type: ignore[method-assign]
 
 

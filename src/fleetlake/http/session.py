@@ -84,18 +84,6 @@ class PacedAdapter(HTTPAdapter):
         raise self.limiter.exhausted()
 
 
-class _PacedClient(Client):
-    def __init__(self, adapter: PacedAdapter, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._paced_adapter = adapter
-
-    def _make_session(self) -> Session:
-        session = super()._make_session()
-        session.mount("http://", self._paced_adapter)
-        session.mount("https://", self._paced_adapter)
-        return session
-
-
 def _runtime(name: str, default: float) -> float:
     """A `[runtime]` request setting of dlt's (e.g. RUNTIME__REQUEST_TIMEOUT), or fleetlake's default."""
     raw: Any = dlt.config.get(f"runtime.{name}")
@@ -130,8 +118,7 @@ def build_session(
     dlt's own settings `request_timeout`, `request_max_attempts`, `request_backoff_factor` and
     `request_max_retry_delay` under `[runtime]` override the arguments, as they do for dlt's clients.
     """
-    client = _PacedClient(
-        PacedAdapter(limiter, pool_maxsize=pool_maxsize),
+    client = Client(
         request_timeout=_runtime("request_timeout", timeout),
         raise_for_status=False,
         status_codes=TRANSIENT_STATUS,
@@ -143,7 +130,12 @@ def build_session(
         request_max_retry_delay=_runtime("request_max_retry_delay", max_retry_delay),
         respect_retry_after_header=True,
     )
+    # the session of this thread, which every resource and thread of the source is handed; mounting the
+    # pacing adapter on it (requests' public `mount`) puts the quota under dlt's retries
     session = client.session
+    adapter = PacedAdapter(limiter, pool_maxsize=pool_maxsize)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     # requests looks proxies up in the environment on every request (a tenth of a page's client time);
     # when no proxy is configured there is nothing to look up
     if not any(os.environ.get(name) for name in PROXY_VARIABLES):

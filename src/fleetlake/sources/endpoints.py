@@ -24,7 +24,6 @@ from dlt.common import jsonpath
 from dlt.common.runtime import signals
 from dlt.extract.resource import DltResource
 from dlt.sources.helpers.rest_client.client import RESTClient
-from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import Response
 
 from fleetlake import outcomes as run_outcomes
@@ -35,6 +34,7 @@ from fleetlake.http.session import PacedAdapter
 from fleetlake.imports import import_pandas_before_threads
 from fleetlake.outcomes import RunOutcomes
 from fleetlake.sources.guard import guarded, stop_if_aborted
+from fleetlake.sources.paging import MayEndEarly, PagingStyle
 from fleetlake.sources.values import VARIANT_SUFFIX, Typer, UntypableValueError, to_timestamp
 
 logger = logging.getLogger("fleetlake.sources")
@@ -219,7 +219,7 @@ def parent_has_children(endpoint: Endpoint, parent: Mapping[str, Any]) -> bool:
 class ApiClient:
     """The REST clients of one API (one per server), sharing a session, an auth and a quota.
 
-    `paginator(endpoint)` and `page_params(endpoint)` say how the API pages each endpoint's style.
+    `paging` maps each endpoint's `paging` name to its `PagingStyle` (paginator and page size).
     `outcomes` is the run's record of what each resource came to: the collector current when the
     client is built (`fleetlake.outcomes.collecting`), or a strict one outside fleetlake's runner.
     """
@@ -227,8 +227,7 @@ class ApiClient:
     api: str
     credentials_hint: str
     by_server: dict[str, RESTClient]
-    paginator: Callable[[Endpoint], BasePaginator]
-    page_params: Callable[[Endpoint], dict[str, Any]]
+    paging: Mapping[str, PagingStyle]
     section: str = ""
     """The source's config section (`tidb_instance_source`), so a 404 names the base URL setting."""
     concurrency: int = 8
@@ -362,11 +361,12 @@ class ApiClient:
                 if isinstance(value, int | str) and str(value).isdigit():
                     stated.append(int(value))
 
-        paginator = self.paginator(endpoint)
+        style = self.paging[endpoint.paging]
+        paginator = style.paginator(f"{self.api} {name}")
         records = 0
         for page in self.by_server[endpoint.server].paginate(
             path,
-            params={**endpoint.params, **self.page_params(endpoint), **(params or {})},
+            params={**endpoint.params, **style.params(), **(params or {})},
             paginator=paginator,
             data_selector=selector(endpoint.selectors),
             hooks={"response": [self._hook(name, status, count)]},
@@ -374,9 +374,8 @@ class ApiClient:
             records += len(page)
             yield list(page)
         # the list ran to its end (a consumer that stops early, at an incremental cursor, never gets here)
-        truncated = getattr(paginator, "truncated", None)
-        if truncated:
-            self.outcomes.incomplete(name, str(truncated))
+        if isinstance(paginator, MayEndEarly) and paginator.incomplete:
+            self.outcomes.incomplete(name, paginator.incomplete)
         elif stated and records < stated[0]:
             self.outcomes.incomplete(
                 name,

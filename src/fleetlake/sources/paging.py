@@ -1,13 +1,18 @@
-"""Guards every token-paged list shares: a token handed out twice after a page of records, or empty
-pages that never end, stop the list with an error naming it, instead of loading a page twice or
-requesting forever."""
+"""How lists page: one `PagingStyle` per style an API uses, and the guards every token-paged list shares.
+
+A style owns its paginator and its page size, so a source says once, in one place, that (say) TiDB
+Cloud's v1beta lists page by number with `page_size=100`. The guards: a token handed out twice after a
+page of records, or empty pages that never end, stop the list with an error naming it, instead of
+loading a page twice or requesting forever."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
+from dlt.sources.helpers.rest_client.paginators import BasePaginator, JSONResponseCursorPaginator, SinglePagePaginator
 from requests import Response
 
 from fleetlake.errors import PaginationLoopError
@@ -16,6 +21,38 @@ logger = logging.getLogger("fleetlake.sources")
 
 MAX_EMPTY_PAGES = 50
 """Empty pages in a row that still carry a next token before the list is given up as looping."""
+
+
+class MayEndEarly:
+    """A paginator that can tell when a list may go on beyond its last page (no next token after a full
+    page): `incomplete` says why, and the run reports the list as possibly incomplete, never silently."""
+
+    incomplete: str | None = None
+
+
+@dataclass(frozen=True)
+class PagingStyle:
+    """One way an API pages its lists: the paginator each list gets, and the page size it asks for.
+
+    `build(page_size, where)` makes a fresh paginator per list (`where` names the list in errors); the
+    page size goes out as the query parameter `size_param` on the first request, and the paginator gets
+    the same number to tell a short last page. A style without `size_param` asks for no page size.
+    """
+
+    build: Callable[[int, str], BasePaginator]
+    page_size: int = 0
+    size_param: str | None = None
+
+    def paginator(self, where: str) -> BasePaginator:
+        return self.build(self.page_size, where)
+
+    def params(self) -> dict[str, Any]:
+        """The page-size parameter of every list of this style."""
+        return {self.size_param: self.page_size} if self.size_param else {}
+
+
+SINGLE_PAGE = PagingStyle(lambda page_size, where: SinglePagePaginator())
+"""An answer that is the whole list."""
 
 
 class LoopGuard:

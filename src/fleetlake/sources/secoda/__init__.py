@@ -20,13 +20,13 @@ from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.client import RESTClient
-from dlt.sources.helpers.rest_client.paginators import BasePaginator, SinglePagePaginator
 
 from fleetlake import clock
 from fleetlake.errors import ConfigurationError, env_variable
-from fleetlake.http import build_session, check_base_url, check_key, limiter_for
+from fleetlake.http import QuotaLimiter, build_session, check_base_url, check_key
 from fleetlake.sources.checks import CheckResult, Probe, run_checks
 from fleetlake.sources.endpoints import ApiClient, Endpoint, build_resources, incremental, parse_timestamp
+from fleetlake.sources.paging import SINGLE_PAGE, PagingStyle
 from fleetlake.sources.secoda.catalog import EPOCH, CatalogReader, SplitReport, updated_at
 from fleetlake.sources.secoda.helpers import NextLinkPaginator
 from fleetlake.sources.secoda.settings import (
@@ -73,22 +73,23 @@ def _base_url(region: str, base_url: str | None) -> str:
         ) from None
 
 
-def _paginator(endpoint: Endpoint) -> BasePaginator:
-    if endpoint.paging == "next":
-        return NextLinkPaginator(f"{API} {endpoint.name}")
-    return SinglePagePaginator()
+PAGING = {
+    # page numbers, driven by the answer's next link; Secoda sets its own page size
+    "next": PagingStyle(lambda size, where: NextLinkPaginator(where)),
+    "none": SINGLE_PAGE,
+}
 
 
 def _client(api_key: str, url: str, *, max_attempts: int = 6, max_quota_wait_seconds: float = 900.0) -> ApiClient:
     api_key = check_key(api_key, setting="api_key", section=f"sources.{SECTION}")
-    limiter = limiter_for(api_key, name=f"{API} API key quota", scope=url)
-    limiter.max_wait_seconds = max_quota_wait_seconds
+    # this run's limiter of the key, with this source's own wait limit
+    limiter = QuotaLimiter(f"{API} API key quota", max_wait_seconds=max_quota_wait_seconds)
     rest = RESTClient(
         base_url=url,
         auth=BearerTokenAuth(token=api_key),
         session=build_session(limiter, max_attempts=max_attempts),
     )
-    return ApiClient(API, CREDENTIALS_HINT, {"base_url": rest}, _paginator, lambda endpoint: {}, SECTION)
+    return ApiClient(API, CREDENTIALS_HINT, {"base_url": rest}, PAGING, SECTION)
 
 
 def _catalog_resources(

@@ -8,7 +8,7 @@ written out. The service credentials endpoint is never called and passwords in a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import dlt
@@ -17,13 +17,14 @@ from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 from dlt.sources.helpers.rest_client.client import RESTClient
-from dlt.sources.helpers.rest_client.paginators import BasePaginator, PageNumberPaginator, SinglePagePaginator
+from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
 
 from fleetlake.errors import ConfigurationError, env_variable
-from fleetlake.http import build_session, check_base_url, check_key, limiter_for
+from fleetlake.http import QuotaLimiter, build_session, check_base_url, check_key
 from fleetlake.sources.checks import CheckResult, Probe, run_checks
-from fleetlake.sources.endpoints import ApiClient, Endpoint, build_resources, sanitized
+from fleetlake.sources.endpoints import ApiClient, build_resources, sanitized
 from fleetlake.sources.months import load_closed_months_once, months_to_load
+from fleetlake.sources.paging import SINGLE_PAGE, PagingStyle
 from fleetlake.sources.skysql.helpers import NextTokenOrShortPagePaginator
 from fleetlake.sources.skysql.settings import (
     BASE_URL,
@@ -56,21 +57,20 @@ CREDENTIALS_HINT = (
 )
 
 
-def _paginator(page_size: int, token_headers: tuple[str, ...]) -> Callable[[Endpoint], BasePaginator]:
-    def paginator(endpoint: Endpoint) -> BasePaginator:
-        if endpoint.paging == "token":
-            return NextTokenOrShortPagePaginator(page_size, token_headers, f"{API} {endpoint.name}")
-        if endpoint.paging == "page":
-            # skybackup envelopes count pages: {backups: [...], backups_count, pages_count}
-            return PageNumberPaginator(base_page=1, page=1, page_param="page", total_path="pages_count")
-        return SinglePagePaginator()
-
-    return paginator
-
-
-def _page_params(page_size: int) -> Callable[[Endpoint], dict[str, Any]]:
-    # the token paginator sets its own page_size; skybackup lists take page_size too
-    return lambda endpoint: {"page_size": page_size} if endpoint.paging == "page" else {}
+def _paging(page_size: int, token_headers: tuple[str, ...]) -> dict[str, PagingStyle]:
+    return {
+        # provisioning: page_size / page_token, the next token where the vendor puts it
+        "token": PagingStyle(
+            lambda size, where: NextTokenOrShortPagePaginator(size, token_headers, where), page_size, "page_size"
+        ),
+        # skybackup envelopes count pages: {backups: [...], backups_count, pages_count}
+        "page": PagingStyle(
+            lambda size, where: PageNumberPaginator(base_page=1, page=1, page_param="page", total_path="pages_count"),
+            page_size,
+            "page_size",
+        ),
+        "none": SINGLE_PAGE,
+    }
 
 
 def _client(
@@ -87,8 +87,8 @@ def _client(
     if not 1 <= page_size <= PAGE_SIZE:
         raise ConfigurationError(f"page_size in [sources.{SECTION}] is {page_size}; SkySQL accepts 1 to {PAGE_SIZE}.")
     url = check_base_url(base_url, setting="base_url", section=f"sources.{SECTION}")
-    limiter = limiter_for(api_key, name=f"{API} API key quota", scope=url)
-    limiter.max_wait_seconds = max_quota_wait_seconds
+    # this run's limiter of the key, with this source's own wait limit
+    limiter = QuotaLimiter(f"{API} API key quota", max_wait_seconds=max_quota_wait_seconds)
     rest = RESTClient(
         base_url=url,
         headers={ORG_HEADER: org_id} if org_id else None,
@@ -99,8 +99,7 @@ def _client(
         API,
         CREDENTIALS_HINT,
         {"base_url": rest},
-        _paginator(page_size, token_headers),
-        _page_params(page_size),
+        _paging(page_size, token_headers),
         SECTION,
     )
 

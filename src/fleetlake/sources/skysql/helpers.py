@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import Request, Response
 
-from fleetlake.sources.paging import LoopGuard
+from fleetlake.sources.paging import LoopGuard, MayEndEarly
 
 logger = logging.getLogger("fleetlake.sources.skysql")
 
@@ -35,14 +35,14 @@ def next_token(response: Response, token_headers: tuple[str, ...]) -> str | None
     return None
 
 
-class NextTokenOrShortPagePaginator(BasePaginator):
+class NextTokenOrShortPagePaginator(BasePaginator, MayEndEarly):
     """`page_size` / `page_token` paging over bare JSON arrays, where the next token is undocumented.
 
     When the answer carries a next-page token (`next_token` says where it looks), follow it (a token
     seen before is a loop and stops the list with an error). When it carries none, the list ends: after
     pages that carried tokens, that is its last page, whatever its length; a short first page is the
     whole list. A full first page without a token cannot be told from a server that hands out tokens
-    where fleetlake does not look, so `truncated` says why, which the run reports as "possibly
+    where fleetlake does not look, so `incomplete` says why, which the run reports as "possibly
     incomplete" (in its outcome table and exit code), never silently.
     """
 
@@ -53,10 +53,7 @@ class NextTokenOrShortPagePaginator(BasePaginator):
         self.where = where
         self._token: str | None = None
         self.guard = LoopGuard(where, "SkySQL")
-        self.truncated: str | None = None
-
-    def init_request(self, request: Request) -> None:
-        request.params = {**(request.params or {}), "page_size": self.page_size}
+        self.incomplete: str | None = None
 
     def update_state(self, response: Response, data: list[Any] | None = None) -> None:
         token = next_token(response, self.token_headers)
@@ -68,13 +65,13 @@ class NextTokenOrShortPagePaginator(BasePaginator):
             return
         self._has_next_page = False
         if count >= self.page_size and self._token is None:
-            self.truncated = (
+            self.incomplete = (
                 f"a full page of {count} came back without a next-page token (looked for the headers "
                 f'{", ".join(self.token_headers)}, a Link rel="next" header and a token in the body), so the '
                 "list may go on beyond it. If your answers name the token another way, set page_token_header "
                 "in [sources.skysql_source] to that header."
             )
-            logger.warning("%s: %s", self.where, self.truncated)
+            logger.warning("%s: %s", self.where, self.incomplete)
 
     def update_request(self, request: Request) -> None:
         request.params = {**(request.params or {}), "page_token": self._token}

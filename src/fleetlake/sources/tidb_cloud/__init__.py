@@ -12,10 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import dlt
 import pyarrow as pa
@@ -24,15 +23,11 @@ from dlt.common.configuration import with_config
 from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 from dlt.sources.helpers.rest_client.client import RESTClient
-from dlt.sources.helpers.rest_client.paginators import (
-    BasePaginator,
-    SinglePagePaginator,
-)
 from dlt.sources.rest_api.config_setup import register_auth
 
 from fleetlake import clock
 from fleetlake.errors import ApiError, ConfigurationError, env_variable
-from fleetlake.http import DigestAuth, build_session, check_base_url, check_key, limiter_for
+from fleetlake.http import DigestAuth, QuotaLimiter, build_session, check_base_url, check_key
 from fleetlake.http.prefetch import prefetched
 from fleetlake.sources.checks import CheckResult, Probe, run_checks
 from fleetlake.sources.endpoints import (
@@ -46,7 +41,7 @@ from fleetlake.sources.endpoints import (
 )
 from fleetlake.sources.months import load_closed_months_once, month_shift
 from fleetlake.sources.months import months_to_load as load_months
-from fleetlake.sources.paging import GuardedCursorPaginator
+from fleetlake.sources.paging import SINGLE_PAGE, GuardedCursorPaginator, PagingStyle
 from fleetlake.sources.tidb_cloud.helpers import PageNumberTotalItemsPaginator, amounts_to_decimal
 from fleetlake.sources.tidb_cloud.settings import (
     BILLING_MONTHS_KEPT,
@@ -95,20 +90,18 @@ def months_to_load(end_month: str | None, months_back: int) -> list[str]:
     return load_months(end_month, months_back, section=SECTION, api=API, kept=BILLING_MONTHS_KEPT)
 
 
-def _paginator(page_size: int) -> Callable[[Endpoint], BasePaginator]:
-    def paginator(endpoint: Endpoint) -> BasePaginator:
-        if endpoint.paging == "page":
-            return PageNumberTotalItemsPaginator(page_size, where=f"{API} {endpoint.name}")
-        if endpoint.paging == "token":
-            return GuardedCursorPaginator(f"{API} {endpoint.name}", API, "nextPageToken", "pageToken")
-        return SinglePagePaginator()
-
-    return paginator
-
-
-def _page_params(page_size: int) -> Callable[[Endpoint], dict[str, Any]]:
-    # v1beta's page_size is set by its paginator; v1beta1 lists take pageSize
-    return lambda endpoint: {"pageSize": page_size} if endpoint.paging == "token" else {}
+def _paging(page_size: int) -> dict[str, PagingStyle]:
+    return {
+        # v1beta: page / page_size, `total` counting items
+        "page": PagingStyle(
+            lambda size, where: PageNumberTotalItemsPaginator(size, where=where), page_size, "page_size"
+        ),
+        # v1beta1: pageToken / pageSize, `nextPageToken` in the body
+        "token": PagingStyle(
+            lambda size, where: GuardedCursorPaginator(where, API, "nextPageToken", "pageToken"), page_size, "pageSize"
+        ),
+        "none": SINGLE_PAGE,
+    }
 
 
 def _audit_record(raw: dict[str, Any]) -> dict[str, Any]:
@@ -353,9 +346,8 @@ def _clients(
         raise ConfigurationError(
             f"page_size in [sources.{SECTION}] is {page_size}; TiDB Cloud lists accept 1 to {PAGE_SIZE}."
         )
-    # one quota per key across the five servers; the v1beta host names the service
-    limiter = limiter_for(public_key, name=f"{API} API key quota", scope=urlsplit(urls["base_url"]).netloc)
-    limiter.max_wait_seconds = max_quota_wait_seconds
+    # this run's limiter of the key: one quota across the five servers, and this source's own wait limit
+    limiter = QuotaLimiter(f"{API} API key quota", max_wait_seconds=max_quota_wait_seconds)
     session = build_session(limiter, max_attempts=max_attempts)
     auth = DigestAuth(public_key=public_key, private_key=private_key)
     by_server = {
@@ -366,7 +358,7 @@ def _clients(
         )
         for name, url in urls.items()
     }
-    return ApiClient(API, CREDENTIALS_HINT, by_server, _paginator(page_size), _page_params(page_size), SECTION)
+    return ApiClient(API, CREDENTIALS_HINT, by_server, _paging(page_size), SECTION)
 
 
 @dlt.source(name="tidb_instance_source", section=SECTION, max_table_nesting=2)

@@ -34,7 +34,6 @@ class PageNumberTotalItemsPaginator(PageNumberPaginator):
         self._previous: int | None = None
 
     def init_request(self, request: Request) -> None:
-        request.params = {**(request.params or {}), "page_size": self.page_size}
         self.items_seen = 0
         super().init_request(request)
 
