@@ -19,12 +19,13 @@ import click
 from dlt.common.exceptions import SignalReceivedException
 
 from fleetlake import __version__
+from fleetlake.emulators.base import EmulatorSetup
 from fleetlake.emulators.faults import FaultSpecError, describe_kinds, parse_fault
 from fleetlake.errors import ConfigurationError, FleetlakeError, env_variable
 from fleetlake.imports import keep_pandas_out
 from fleetlake.outcomes import PARTIAL_EXIT, Status
 from fleetlake.pipelines import DEFAULT_DESTINATION, RunReport, run, writable_folder
-from fleetlake.sources import REGISTRY, ApiSpec, get_api
+from fleetlake.sources import REGISTRY, ApiContract, get_api
 from fleetlake.sources.checks import CheckResult, verdict
 from fleetlake.troubleshoot import explain
 
@@ -113,7 +114,7 @@ def common_options(func: F) -> F:
 def api_argument(func: F) -> F:
     """The API name argument, shared by every command that acts on one API."""
 
-    def remember(ctx: click.Context, _: click.Parameter, value: str) -> ApiSpec:
+    def remember(ctx: click.Context, _: click.Parameter, value: str) -> ApiContract:
         spec = get_api(value)
         ctx.ensure_object(dict)["api"] = spec
         return spec
@@ -243,9 +244,8 @@ def _finish(reports: Sequence[RunReport]) -> None:
 
 
 @contextmanager
-def _demo_emulator(api: ApiSpec, seed: int) -> Iterator[dict[str, Any]]:
-    emulator_class = api.load("emulator")
-    emulator = emulator_class(seed=seed, scale="demo", rate_limit=100, rate_window_seconds=1.0)
+def _demo_emulator(api: ApiContract, seed: int) -> Iterator[dict[str, Any]]:
+    emulator = api.emulator().build(EmulatorSetup(seed=seed, scale="demo", rate_limit=100, rate_window_seconds=1.0))
     with emulator.serve(port=0) as server:
         yield emulator.source_settings(server.url)
 
@@ -324,7 +324,7 @@ def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None, wai
     help="Table format of a filesystem destination (default delta; none = plain parquet, refused where tables merge).",
 )
 def run_command(
-    api: ApiSpec,
+    api: ApiContract,
     destination: str,
     dataset_name: str | None,
     resources: str | None,
@@ -376,14 +376,14 @@ def run_command(
 @cli.command()
 @common_options
 @api_argument
-def check(api: ApiSpec) -> None:
+def check(api: ApiContract) -> None:
     """Make one cheap request per server and say what works and what does not.
 
     \b
     Example:
       fleetlake check tidb
     """
-    results: list[CheckResult] = api.load("check")()
+    results: list[CheckResult] = api.check()
     for result in results:
         mark = "ok  " if result.ok else "FAIL"
         click.echo(f"{mark} {result.server:<22} {result.url}\n     {result.message}")
@@ -423,7 +423,7 @@ def check(api: ApiSpec) -> None:
     help="Inject a fault (repeatable; the first whose path matches plays). Kinds: see below.",
 )
 def emulate(
-    api: ApiSpec,
+    api: ApiContract,
     port: int,
     scale: str,
     seed: int,
@@ -455,15 +455,16 @@ def emulate(
     except FaultSpecError as error:
         raise ConfigurationError(f"--fault: {error}. `fleetlake emulate --help` lists the kinds.") from None
     try:
-        emulator = api.load("emulator")(
+        setup = EmulatorSetup(
             seed=seed,
             scale=scale,
             now=start,
             rate_limit=rate_limit or None,
             rate_window_seconds=rate_window,
             faults=injected,
-            **extra,
+            options=extra,
         )
+        emulator = api.emulator().build(setup)
     except (TypeError, ValueError) as error:
         raise ConfigurationError(f"The {api.title} emulator refused its options: {error}.") from None
     server = emulator.server(port=port)
@@ -501,7 +502,7 @@ def _emulator_option(text: str) -> tuple[str, Any]:
 @cli.command()
 @common_options
 @api_argument
-def resources(api: ApiSpec) -> None:
+def resources(api: ApiContract) -> None:
     """List the API's resources (tables) with a one-line description.
 
     \b

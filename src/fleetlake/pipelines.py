@@ -37,7 +37,7 @@ from fleetlake.duckdb_destination import COPY_MEMORY_LIMIT, resumable_duckdb
 from fleetlake.errors import ConfigurationError
 from fleetlake.http import quota
 from fleetlake.outcomes import Outcome, RunOutcomes, Status, collecting, exit_code
-from fleetlake.sources import ApiSpec
+from fleetlake.sources import ApiContract
 from fleetlake.working_copy import WorkingCopy
 
 logger = logging.getLogger("fleetlake")
@@ -60,7 +60,7 @@ class RunReport:
     """What a run loaded: per-table row counts in the destination, the load info, and what each
     resource came to (`outcomes`, in the API's table order)."""
 
-    api: ApiSpec
+    api: ApiContract
     pipeline: Pipeline
     load_info: LoadInfo
     seconds: float
@@ -200,7 +200,7 @@ def writable_folder(path: Path, *, what: str, fix: str) -> Path:
 
 
 def make_pipeline(
-    api: ApiSpec,
+    api: ApiContract,
     *,
     destination: str | Destination[Any, Any] | None = None,
     dataset_name: str | None = None,
@@ -223,7 +223,7 @@ def make_pipeline(
     return pipeline
 
 
-def check_resource_names(api: ApiSpec, names: Sequence[str] | None) -> None:
+def check_resource_names(api: ApiContract, names: Sequence[str] | None) -> None:
     """Say which names exist when one of `names` is not a resource of the API."""
     known = list(api.resource_descriptions())
     unknown = [name for name in names or () if name not in known]
@@ -234,7 +234,7 @@ def check_resource_names(api: ApiSpec, names: Sequence[str] | None) -> None:
         )
 
 
-def select_resources(api: ApiSpec, source: DltSource, names: Sequence[str] | None) -> DltSource:
+def select_resources(api: ApiContract, source: DltSource, names: Sequence[str] | None) -> DltSource:
     """Keep only the named resources, or say which names exist."""
     if not names:
         return source
@@ -414,7 +414,7 @@ def working_copy_setting() -> bool:
 
 
 def run(
-    api: ApiSpec,
+    api: ApiContract,
     *,
     source_kwargs: Mapping[str, Any] | None = None,
     resources: Sequence[str] | None = None,

@@ -28,7 +28,7 @@ from fleetlake.destinations import EXAMPLES, EXTRAS
 from fleetlake.errors import ConfigurationError, FleetlakeError, RunAbortedError, UnreachableError, env_variable
 from fleetlake.http.urls import connection_failure
 from fleetlake.locks import BusyError
-from fleetlake.sources import ApiSpec
+from fleetlake.sources import ApiContract
 from fleetlake.working_copy import describe_process, lock_holders
 
 DISK_FULL_EXIT = 11
@@ -112,7 +112,7 @@ def _missing_leaves(error: ConfigFieldMissingException) -> str:
     return ", ".join(names)
 
 
-def _missing_credentials(error: ConfigFieldMissingException, api: ApiSpec | None) -> str:
+def _missing_credentials(error: ConfigFieldMissingException, api: ApiContract | None) -> str:
     if isinstance(error.config, DestinationClientConfiguration):
         return _missing_destination_settings(error)
     if isinstance(error.config, CredentialsConfiguration):
@@ -129,7 +129,7 @@ def _missing_credentials(error: ConfigFieldMissingException, api: ApiSpec | None
     )
 
 
-def _configured(api: ApiSpec, setting: str) -> Any:
+def _configured(api: ApiContract, setting: str) -> Any:
     key = f"sources.{api.section}.{setting}"
     try:
         values: list[Any] = [dlt.config.get(key), dlt.secrets.get(key)]
@@ -138,7 +138,7 @@ def _configured(api: ApiSpec, setting: str) -> Any:
     return next((value for value in values if value), None)
 
 
-def _unreachable(error: requests.RequestException, api: ApiSpec | None) -> str:
+def _unreachable(error: requests.RequestException, api: ApiContract | None) -> str:
     url = error.request.url if error.request is not None and error.request.url else ""
     host = urlsplit(url).netloc or "the API host"
     what, fix = connection_failure(error)
@@ -154,7 +154,7 @@ def _unreachable(error: requests.RequestException, api: ApiSpec | None) -> str:
     return f"{host} {what}. {where}{fix} fleetlake retried before giving up; tables keep their last complete load."
 
 
-def _not_coerced(error: ConfigValueCannotBeCoercedException, api: ApiSpec | None) -> str:
+def _not_coerced(error: ConfigValueCannotBeCoercedException, api: ApiContract | None) -> str:
     kinds = {int: "a whole number", float: "a number", bool: "true or false"}
     kind = kinds.get(error.hint, f"a {getattr(error.hint, '__name__', error.hint)}")
     secret = api is not None and error.field_name in api.secret_settings
@@ -202,7 +202,7 @@ def _unreadable_toml(error: TomlProviderReadException) -> str:
     )
 
 
-def _unexpected(error: BaseException, api: ApiSpec | None) -> str:
+def _unexpected(error: BaseException, api: ApiContract | None) -> str:
     """An error no rule explains: where the run was, the innermost cause, and what to do."""
     chain = list(causes(error))
     step = next((str(getattr(cause, "step", "")) for cause in chain if getattr(cause, "step", None)), "")
@@ -296,7 +296,7 @@ def _duckdb_locked(cause: BaseException) -> str | None:
     )
 
 
-def explain(error: BaseException, api: ApiSpec | None = None) -> tuple[str, int]:
+def explain(error: BaseException, api: ApiContract | None = None) -> tuple[str, int]:
     """A one-paragraph message and an exit code for any error a command can raise."""
     for cause in causes(error):
         if isinstance(cause, SignalReceivedException):

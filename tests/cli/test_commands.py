@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from fleetlake.cli import cli
-from fleetlake.sources.tidb_cloud import resource_descriptions
+from fleetlake.sources.tidb_cloud.source import resource_descriptions
 
 
 def test_resources_lists_every_table_with_a_description():

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from fleetlake.cli import cli
-from fleetlake.sources.tidb_cloud import resource_descriptions
+from fleetlake.sources.tidb_cloud.source import resource_descriptions
 
 README = (Path(__file__).parents[2] / "README.md").read_text()
 

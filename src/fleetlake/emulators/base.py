@@ -1,20 +1,63 @@
-"""What every emulator offers: its app on a loopback server, and a data clock to advance."""
+"""The emulator contract: how every emulator is built, how a source reaches it, what it holds.
+
+The CLI (`fleetlake emulate`, `fleetlake demo`) and the per-API test suites (the canary scans, the
+fault matrix, the crash trials) use an emulator only through this class, so a new API's emulator works
+in all of them once it implements `build`, `source_settings` and `expected_counts`.
+"""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, Self
 
 from starlette.applications import Starlette
 
-from fleetlake.emulators.core import Clock
+from fleetlake.emulators.core import Clock, RequestLog
+from fleetlake.emulators.faults import Fault
 from fleetlake.emulators.server import EmulatorServer
 
 
-class Emulator:
-    """Base of the API emulators: subclasses set `app` and `clock` and describe their own data."""
+@dataclass(frozen=True)
+class EmulatorSetup:
+    """What every emulator is built from; `options` holds the API's own knobs (`page_token_mode`, ...)."""
+
+    seed: int = 0
+    scale: str = "demo"
+    now: datetime | None = None
+    """The data clock at start; None: the wall clock's now."""
+    rate_limit: int | None = None
+    """Requests per window per key; None: no quota."""
+    rate_window_seconds: float = 60.0
+    faults: Sequence[Fault] = ()
+    key: str | None = None
+    """The one secret key the emulator accepts (the canary of the leak scans); None: its demo key."""
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Emulator(ABC):
+    """Base of the API emulators: an app on a loopback server, a data clock, a log of requests."""
 
     app: Starlette
     clock: Clock
+    requests: RequestLog
+
+    @classmethod
+    @abstractmethod
+    def build(cls, setup: EmulatorSetup) -> Self:
+        """The emulator for `setup`; `ValueError` or `TypeError` for an option it does not know."""
+
+    @abstractmethod
+    def source_settings(self, server_url: str) -> dict[str, Any]:
+        """The settings under `[sources.<section>]` that point the API's source at this emulator served at
+        `server_url`, its key included: a run with exactly these loads everything `expected_counts` says."""
+
+    @abstractmethod
+    def expected_counts(self) -> dict[str, int]:
+        """The rows each table holds after a full load at the current data time, keyed by the source's
+        table names (those of `resource_descriptions`); computed from the data model, not the routes."""
 
     def server(self, port: int = 0) -> EmulatorServer:
         """An unstarted server for this emulator, its port already bound (for `serve_forever`)."""

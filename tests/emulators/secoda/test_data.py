@@ -23,14 +23,14 @@ LARGE_COUNTS = {
     "document": 4_000,
     "collection": 150,
     "integration": 6,
-    "user": 400,
-    "team": 20,
-    "tag": 120,
+    "users": 400,
+    "teams": 20,
+    "tags": 120,
     "lineage": 8_000,
-    "table": 10_945,
-    "column": 152_638,
-    "term": 2_000,
-    "question": 1_500,
+    "tables": 10_945,
+    "columns": 152_638,
+    "terms": 2_000,
+    "questions": 1_500,
     "audit_log": 20_000,
 }
 
@@ -53,7 +53,7 @@ def test_counts_at_construction_depend_only_on_seed_and_scale() -> None:
     later = SecodaEmulator(now=NOW + timedelta(days=400, hours=5)).expected_counts()
     assert later == DEMO_COUNTS
     other_seed = SecodaEmulator(seed=1, now=NOW).expected_counts()
-    assert {k: v for k, v in other_seed.items() if v != DEMO_COUNTS[k]} == {"table": 50, "column": 395}
+    assert {k: v for k, v in other_seed.items() if v != DEMO_COUNTS[k]} == {"tables": 50, "columns": 395}
 
 
 def test_equal_arguments_give_byte_identical_answers() -> None:
@@ -94,8 +94,8 @@ def test_the_clock_creates_and_changes_resources_and_logs_events() -> None:
         "resource_catalog": 612,
         "resource_detail": 612,
         "document": 38,
-        "table": 54,
-        "column": 402,
+        "tables": 54,
+        "columns": 402,
     }
     assert len(after) == 612
     new = [r for r in after if r["created_at"] > "2026-11-15T12"]

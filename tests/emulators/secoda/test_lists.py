@@ -13,14 +13,14 @@ LISTS = {
     "document": "/document/documents",
     "collection": "/collection/collections",
     "integration": "/integration/integrations",
-    "user": "/user",
-    "team": "/auth/teams/",
-    "tag": "/tag",
+    "users": "/user",
+    "teams": "/auth/teams/",
+    "tags": "/tag",
     "lineage": "/lineage/manual/",
-    "table": "/table/tables/",
-    "column": "/table/columns",
-    "term": "/dictionary/terms",
-    "question": "/question/questions",
+    "tables": "/table/tables/",
+    "columns": "/table/columns",
+    "terms": "/dictionary/terms",
+    "questions": "/question/questions",
 }
 TABLE_ID = "390259e1-3bf3-4719-931d-8fd07e484106"
 """MARKETING.PRODUCT.VW_FCT_USERS, the demo's first table (a view) with nine columns."""

@@ -21,7 +21,7 @@ DEMO_COUNTS = {
     "versions": 7,
     "configs": 3,
     "projects": 2,
-    "users": 6,
+    "organization_users": 6,
     "backups": 45,
     "restores": 3,
     "backup_schedules": 14,
@@ -30,7 +30,7 @@ DEMO_COUNTS = {
     "postpaid_commit_ledger": 14,
     "prepaid_credit_ledger": 3,
     "databases": 0,
-    "provisioning_users": 0,
+    "users": 0,
 }
 TOKEN_LISTS = {
     "services": "/provisioning/v1/services",
@@ -77,7 +77,7 @@ def full_load(sky: Sky) -> dict[str, list[dict[str, Any]]]:
             for topology in tokened(api, root + "/provisioning/v1/topologies", service_type=kind["name"])
         ]
         rows["projects"] = api.get(root + "/organization/v1/projects").json()
-        rows["users"] = api.get(root + "/organization/v1/users").json()
+        rows["organization_users"] = api.get(root + "/organization/v1/users").json()
         rows["backups"] = numbered(api, root + "/skybackup/v1/backups", "backups")
         rows["restores"] = numbered(api, root + "/skybackup/v1/restores", "restores")
         rows["backup_schedules"] = [
@@ -96,7 +96,7 @@ def full_load(sky: Sky) -> dict[str, list[dict[str, Any]]]:
         rows["prepaid_credit_ledger"] = api.get(root + "/billing/v1/account/prepaid-credit-ledger").json()
         served = sky.emulator.seed_only_endpoints == "serve"
         rows["databases"] = tokened(api, root + "/provisioning/v1/databases") if served else []
-        rows["provisioning_users"] = tokened(api, root + "/provisioning/v1/users") if served else []
+        rows["users"] = tokened(api, root + "/provisioning/v1/users") if served else []
     return rows
 
 
@@ -123,7 +123,7 @@ def test_the_seed_only_lists_load_when_served(sky_factory) -> None:
     rows = full_load(sky)
     counts = sky.emulator.expected_counts()
     assert {table: len(rows[table]) for table in TABLES} == counts
-    assert (counts["databases"], counts["provisioning_users"]) == (15, 12)
+    assert (counts["databases"], counts["users"]) == (15, 12)
 
 
 def test_the_clock_adds_nightly_backups_and_moves_statuses(sky_factory) -> None:
@@ -151,7 +151,7 @@ def test_the_clock_adds_nightly_backups_and_moves_statuses(sky_factory) -> None:
     changed = [a["id"] for a, b in zip(after["services"], before["services"], strict=True) if a != b]
     assert changed == ["dbtgf33601273", "dbtgf37828608", "dbtgf59519542"]
     # the rest of the organization stands still
-    for table in ("projects", "users", "restores", "backup_schedules", "configs", "sizes"):
+    for table in ("projects", "organization_users", "restores", "backup_schedules", "configs", "sizes"):
         assert after[table] == before[table]
     assert len(after["bills"]) == 12
 
@@ -180,7 +180,7 @@ def test_an_organization_without_users_answers_204(sky_factory) -> None:
     with key_session() as api:
         answer = api.get(sky.url + "/organization/v1/users")
     assert (answer.status_code, answer.content) == (204, b"")
-    assert sky.emulator.expected_counts()["users"] == 0
+    assert sky.emulator.expected_counts()["organization_users"] == 0
 
 
 def test_large_scale_serves_a_deep_page_fast() -> None:

@@ -269,4 +269,4 @@ def test_seed_only_endpoints_are_404_unless_served(sky: Sky, sky_api: requests.S
     }
     assert (len(users.json()), [d["name"] for d in one.json()]) == (12, ["orders", "analytics", "audit"])
     counts = served.emulator.expected_counts()
-    assert (counts["databases"], counts["provisioning_users"]) == (15, 12)
+    assert (counts["databases"], counts["users"]) == (15, 12)

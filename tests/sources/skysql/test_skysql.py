@@ -38,7 +38,7 @@ def test_full_load_has_every_table_and_never_asks_for_credentials(skysql, tmp_pa
         report = run_skysql(tmp_path, settings(emulator, server))
     assert {table: report.row_counts.get(table) for table in EXPECTED} == EXPECTED
     model = emulator.expected_counts()
-    assert {table: model["users" if table == "organization_users" else table] for table in EXPECTED} == EXPECTED
+    assert {table: model[table] for table in EXPECTED} == EXPECTED
     service_ids = sorted(row[0] for row in query(report, "SELECT id FROM services"))
     assert service_ids == sorted(emulator.data.service(i).id for i in range(8))
     assert all(i.startswith(("dbtgf", "dbagf")) for i in service_ids)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount
 
-from fleetlake.emulators.base import Emulator
+from fleetlake.emulators.base import Emulator, EmulatorSetup
 from fleetlake.emulators.core import AppSpec, Clock, RequestLog, build_app
 from fleetlake.emulators.faults import Fault
 from fleetlake.emulators.quota import QuotaDecision, QuotaLimiter
@@ -30,14 +30,14 @@ TABLES = (
     "document",
     "collection",
     "integration",
-    "user",
-    "team",
-    "tag",
+    "users",
+    "teams",
+    "tags",
     "lineage",
-    "table",
-    "column",
-    "term",
-    "question",
+    "tables",
+    "columns",
+    "terms",
+    "questions",
     "audit_log",
 )
 """The client's table names, in the order `expected_counts` lists them."""
@@ -120,6 +120,20 @@ class SecodaEmulator(Emulator):
             )
         )
 
+    @classmethod
+    def build(cls, setup: EmulatorSetup) -> Self:
+        """The emulator for `setup`; its key, if given, is the workspace's one API token."""
+        return cls(
+            seed=setup.seed,
+            scale=setup.scale,
+            now=setup.now,
+            rate_limit=setup.rate_limit,
+            rate_window_seconds=setup.rate_window_seconds,
+            faults=setup.faults,
+            keys={setup.key: DEFAULT_KEY_ID} if setup.key else None,
+            **setup.options,
+        )
+
     @staticmethod
     def base_url(server_url: str) -> str:
         """The client's base URL for a server at `server_url` (`http://127.0.0.1:PORT`)."""
@@ -146,13 +160,13 @@ class SecodaEmulator(Emulator):
             "document": len(data.subset(frozenset({DOCUMENT}), now_us)),
             "collection": scale.collections,
             "integration": len(data.integrations),
-            "user": scale.users,
-            "team": scale.teams,
-            "tag": scale.tags,
+            "users": scale.users,
+            "teams": scale.teams,
+            "tags": scale.tags,
             "lineage": scale.lineage,
-            "table": len(data.subset(frozenset({TABLE, VIEW}), now_us)),
-            "column": len(data.subset(frozenset({COLUMN}), now_us)),
-            "term": len(data.subset(frozenset({TERM}), now_us)),
-            "question": scale.questions,
+            "tables": len(data.subset(frozenset({TABLE, VIEW}), now_us)),
+            "columns": len(data.subset(frozenset({COLUMN}), now_us)),
+            "terms": len(data.subset(frozenset({TERM}), now_us)),
+            "questions": scale.questions,
             "audit_log": len(data.audit_range(now_us, 90)),
         }

@@ -188,6 +188,11 @@ class Backup:
 NO_BACKUPS = 1 << 40
 
 
+def organization_id(seed: int) -> str:
+    """The emulated organization's id for a seed."""
+    return "org-" + hashlib.blake2b(f"{seed}|org".encode(), digest_size=6).hexdigest()
+
+
 class SkySQLData:
     """The emulated organization for one seed, scale and initial time."""
 
@@ -196,7 +201,7 @@ class SkySQLData:
         self.scale = scale
         self.t0 = t0
         self.t0_day = t0 // DAY
-        self.org_id = "org-" + hashlib.blake2b(f"{seed}|org".encode(), digest_size=6).hexdigest()
+        self.org_id = organization_id(seed)
         self.org_name = catalog.ORG_NAMES[mix(seed, "org-name") % len(catalog.ORG_NAMES)]
         self.org_domain = catalog.ORG_DOMAINS[mix(seed, "org-name") % len(catalog.ORG_DOMAINS)]
         self.service_ids = ServiceIds(seed)

@@ -6,7 +6,7 @@ import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -14,14 +14,14 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.types import Scope
 
-from fleetlake.emulators.base import Emulator
+from fleetlake.emulators.base import Emulator, EmulatorSetup
 from fleetlake.emulators.core import AppSpec, AuthDecision, Clock, QuotaPolicy, RequestLog, build_app
 from fleetlake.emulators.faults import Fault
 from fleetlake.emulators.keyauth import HeaderKeyAuthenticator, Rejection
 from fleetlake.emulators.quota import QuotaDecision, QuotaLimiter
 from fleetlake.emulators.skysql import billing, catalog, organization, provisioning, skybackup
 from fleetlake.emulators.skysql.context import HEADER_MODE, TOKEN_MODES, Context, PathBoundError
-from fleetlake.emulators.skysql.data import SCALES, SkySQLData, SkySQLScale
+from fleetlake.emulators.skysql.data import SCALES, SkySQLData, SkySQLScale, organization_id
 
 DEFAULT_API_KEY = "fleetlake-demo-skysql-key"
 DEFAULT_BASE_URL = "https://api.skysql.com"
@@ -45,7 +45,7 @@ TABLES = (
     "versions",
     "configs",
     "projects",
-    "users",
+    "organization_users",
     "backups",
     "restores",
     "backup_schedules",
@@ -54,7 +54,7 @@ TABLES = (
     "postpaid_commit_ledger",
     "prepaid_credit_ledger",
     "databases",
-    "provisioning_users",
+    "users",
 )
 """The client's table names, in the order `expected_counts` lists them."""
 
@@ -187,6 +187,20 @@ class SkySQLEmulator(Emulator):
         message = f"rate limit exceeded: {decision.limit} requests per {window} seconds per API key"
         return PathBoundError(self.context, 429, message, headers={"Retry-After": wait})
 
+    @classmethod
+    def build(cls, setup: EmulatorSetup) -> Self:
+        """The emulator for `setup`; its key, if given, belongs to the emulated organization."""
+        return cls(
+            seed=setup.seed,
+            scale=setup.scale,
+            now=setup.now,
+            rate_limit=setup.rate_limit,
+            rate_window_seconds=setup.rate_window_seconds,
+            faults=setup.faults,
+            keys={setup.key: organization_id(setup.seed)} if setup.key else None,
+            **setup.options,
+        )
+
     @staticmethod
     def base_url(server_url: str) -> str:
         """The client's base URL for a server at `server_url`: the server root, like the vendor's."""
@@ -232,7 +246,7 @@ class SkySQLEmulator(Emulator):
             "versions": seen(len(catalog.VERSIONS)),
             "configs": seen(data.scale.custom_configs + defaults),
             "projects": data.scale.projects,
-            "users": data.scale.users,
+            "organization_users": data.scale.users,
             "backups": data.total_backups(now),
             "restores": len(data.restores),
             "backup_schedules": data.schedule_offsets[services],
@@ -241,5 +255,5 @@ class SkySQLEmulator(Emulator):
             "postpaid_commit_ledger": len(self.billing.closed_months(now)),
             "prepaid_credit_ledger": data.scale.prepaid_credits,
             "databases": seen(data.database_offsets[-1]) if served else 0,
-            "provisioning_users": seen(data.db_user_offsets[-1]) if served else 0,
+            "users": seen(data.db_user_offsets[-1]) if served else 0,
         }

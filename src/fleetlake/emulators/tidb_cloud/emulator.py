@@ -5,14 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.responses import Response
 from starlette.routing import Mount
 
-from fleetlake.emulators.base import Emulator
+from fleetlake.emulators.base import Emulator, EmulatorSetup
 from fleetlake.emulators.core import (
     AppSpec,
     Clock,
@@ -174,6 +174,21 @@ class TiDBCloudEmulator(Emulator):
                 hooks=[*([Middleware(LatencyMiddleware, seconds=latency_seconds)] if latency_seconds else []), *hooks],
                 faults=list(faults),
             )
+        )
+
+    @classmethod
+    def build(cls, setup: EmulatorSetup) -> Self:
+        """The emulator for `setup`; its key, if given, is the private key of `DEFAULT_PUBLIC_KEY`, an owner."""
+        keys = {DEFAULT_PUBLIC_KEY: ApiKey(setup.key, ("org:owner",), "fleetlake demo")} if setup.key else None
+        return cls(
+            seed=setup.seed,
+            scale=setup.scale,
+            now=setup.now,
+            rate_limit=setup.rate_limit,
+            rate_window_seconds=setup.rate_window_seconds,
+            faults=setup.faults,
+            keys=keys,
+            **setup.options,
         )
 
     @staticmethod

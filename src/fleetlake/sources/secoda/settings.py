@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from fleetlake.sources.endpoints import Endpoint
+from fleetlake.sources.lists import Endpoint
 
+TITLE = "Secoda"
 SECTION = "secoda_source"
 PIPELINE_NAME = "secoda_pipeline"
 DATASET_NAME = "secoda_data"

@@ -7,8 +7,9 @@ lists are envelopes paged by page number; organization and billing answers are u
 
 from __future__ import annotations
 
-from fleetlake.sources.endpoints import Endpoint
+from fleetlake.sources.lists import Endpoint
 
+TITLE = "SkySQL"
 SECTION = "skysql_source"
 PIPELINE_NAME = "skysql_pipeline"
 DATASET_NAME = "skysql_data"

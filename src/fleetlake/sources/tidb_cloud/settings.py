@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from fleetlake.sources.endpoints import Endpoint
+from fleetlake.sources.lists import Endpoint
 
+TITLE = "TiDB Cloud"
 SECTION = "tidb_instance_source"
 PIPELINE_NAME = "tidb_instance_pipeline"
 DATASET_NAME = "tidb_instance_data"
