@@ -1,4 +1,9 @@
+import atexit
 import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -6,6 +11,26 @@ import pytest
 # same on any date, in this process and in every process it starts (they inherit the environment)
 SUITE_NOW = "2026-11-15T12:00:00Z"
 os.environ["FLEETLAKE_NOW"] = SUITE_NOW
+
+ROOT = Path(__file__).parents[1]
+
+
+def _install_test_api() -> None:
+    """Register the test-only Widgets API (`tests/widgets`, `tests/widgets_emulator`) as a package would:
+    an installed distribution's `fleetlake.apis` entry point, here a `.dist-info` folder on the path of this
+    process and of every process it starts (PYTHONPATH, with the repository for `tests` to import)."""
+    site = Path(tempfile.mkdtemp(prefix="fleetlake-test-apis-"))
+    atexit.register(shutil.rmtree, site, ignore_errors=True)
+    info = site / "fleetlake_test_widgets-0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fleetlake-test-widgets\nVersion: 0\n")
+    (info / "entry_points.txt").write_text("[fleetlake.apis]\nwidgets = tests.widgets:CONTRACT\n")
+    sys.path.insert(0, str(site))
+    paths = [str(site), str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    os.environ["PYTHONPATH"] = os.pathsep.join(paths)
+
+
+_install_test_api()
 
 
 def clean_environ(folder):

@@ -11,6 +11,7 @@ process with its own environment, working folder, stdout, stderr and exit code, 
 would be (`test_a_forked_case_answers_as_a_fresh_process` holds the two to the same output).
 """
 
+import functools
 import json
 import socket
 import subprocess
@@ -22,25 +23,29 @@ from pathlib import Path
 
 import pytest
 
+from fleetlake.emulators.base import EmulatorSetup
+from fleetlake.sources import REGISTRY, get_api
 from tests.cli.test_end_to_end import fleetlake
 from tests.conftest import clean_environ
 
 HINT = "(run with --debug for the full traceback)"
 
 T, S, C = "SOURCES__TIDB_INSTANCE_SOURCE__", "SOURCES__SKYSQL_SOURCE__", "SOURCES__SECODA_SOURCE__"
-TIDB_URLS = ("BASE_URL", "DEDICATED_BASE_URL", "SERVERLESS_BASE_URL", "IAM_BASE_URL", "BILLING_BASE_URL")
-TITLES = {"tidb": "TiDB Cloud", "skysql": "SkySQL", "secoda": "Secoda"}
-SECTIONS = {"tidb": "tidb_instance_source", "skysql": "skysql_source", "secoda": "secoda_source"}
-PROBES = {"tidb": 5, "skysql": 4, "secoda": 2}  # requests `fleetlake check` makes, one line each
+TITLES = {name: api.title for name, api in REGISTRY.items()}
 
-# well-formed keys; the tokens after the prefix must never be printed, whole or malformed
+
+def _env_name(api: str, setting: str) -> str:
+    return f"SOURCES__{get_api(api).section.upper()}__{setting.upper()}"
+
+
+# well-formed keys for every secret of every API; the tokens after the prefix must never be printed,
+# whole or malformed
 KEYS = {
-    f"{T}PUBLIC_KEY": "fl-pub-Q7xK2m",
-    f"{T}PRIVATE_KEY": "fl-priv-W9rT4v",
-    f"{S}API_KEY": "fl-sky-H3nB8c",
-    f"{C}API_KEY": "fl-sec-J5dL1p",
+    _env_name(name, secret): f"fl-{name}-{index}-Tok{index}x{number}"
+    for number, (name, api) in enumerate(REGISTRY.items())
+    for index, secret in enumerate(api.secret_settings)
 }
-SECRET_TOKENS = ("Q7xK2m", "W9rT4v", "H3nB8c", "J5dL1p")
+SECRET_TOKENS = (*(key.rsplit("-", 1)[1] for key in KEYS.values()), "Q7xK2m", "W9rT4v", "H3nB8c", "J5dL1p")
 NO_BACKOFF = {"RUNTIME__REQUEST_BACKOFF_FACTOR": "0"}  # `run` retries 6 times: without waits between them
 
 RUNNER = r"""
@@ -51,7 +56,7 @@ from fleetlake.sources import REGISTRY
 
 # what a fresh process would import on its way to the error, imported once for every child
 for api in REGISTRY.values():
-    api.load("source"), api.load("check")
+    api.source(), api.emulator()
 
 jobs = json.load(sys.stdin)
 sys.stdout.flush(), sys.stderr.flush()
@@ -104,7 +109,7 @@ class Case:
     setting: str
     fix: str
     cwd: str | None = None
-    probes: int = 0  # FAIL lines `check` prints before the paragraph
+    probes: bool = False  # `check` prints a FAIL line for each of its probes before the paragraph
 
     @property
     def id(self) -> str:
@@ -112,13 +117,11 @@ class Case:
 
 
 def _urls(api: str, url: str) -> dict[str, str | None]:
-    names = TIDB_URLS if api == "tidb" else ("BASE_URL",)
-    prefix = {"tidb": T, "skysql": S, "secoda": C}[api]
-    return {f"{prefix}{name}": url for name in names}
+    return {_env_name(api, name): url for name in get_api(api).url_settings}
 
 
 def _key_case(api: str, command: str, setting: str, value: str, wrong: str) -> Case:
-    section = SECTIONS[api]
+    section = get_api(api).section
     env_name = f"SOURCES__{section.upper()}__{setting.upper()}"
     where = f"`{setting}` in [sources.{section}] (or {env_name})"
     if value:
@@ -129,32 +132,50 @@ def _key_case(api: str, command: str, setting: str, value: str, wrong: str) -> C
 
 
 def _not_the_api(api: str) -> Case:
-    title = TITLES[api]
-    start = (
-        f"`base_url` in [sources.{SECTIONS[api]}] is '{{served}}': a server answers there, but not as the {title} API"
-    )
+    title, section = TITLES[api], get_api(api).section
+    start = f"`base_url` in [sources.{section}] is '{{served}}': a server answers there, but not as the {title} API"
     fix = f"Set it to the {title} API's address"
-    return Case("wrong_base_url", api, ("check", api), _urls(api, "{served}"), 4, start, "`base_url`", fix,
-                probes=PROBES[api])  # fmt: skip
+    return Case("wrong_base_url", api, ("check", api), _urls(api, "{served}"), 4, start, "`base_url`", fix, probes=True)
 
 
 def _refused_check(api: str) -> Case:
     start = (
-        f"`base_url` in [sources.{SECTIONS[api]}] is '{{closed}}', and {{closed_host}} refused the connection "
+        f"`base_url` in [sources.{get_api(api).section}] is '{{closed}}', and {{closed_host}} refused the connection "
         "(nothing listens on that port)."
     )
     return Case("unreachable", api, ("check", api), _urls(api, "{closed}"), 6, start, "`base_url`",
-                "Check the host and port", probes=PROBES[api])  # fmt: skip
+                "Check the host and port", probes=True)  # fmt: skip
+
+
+def _every_api() -> list[Case]:
+    """The bad inputs every API answers the same way, for every API in the registry."""
+    cases = []
+    for number, (name, api) in enumerate(REGISTRY.items()):
+        section, secrets = api.section, api.secret_settings
+        command = ("check", "run")[number % 2]
+        cases += [
+            Case("missing_credentials", name, (command, name), {_env_name(name, s): None for s in secrets}, 2,
+                 f"{api.title} credentials are missing ({', '.join(secrets)}).", _env_name(name, secrets[0]),
+                 ".dlt/secrets.toml"),
+            _not_the_api(name),
+            Case("not_a_url", name, ("check", name), {_env_name(name, "base_url"): "htp:/x"}, 2,
+                 f"`base_url` in [sources.{section}] is 'htp:/x', which is not an http(s) URL.", "`base_url`",
+                 "Set it to the API's address"),
+            Case("plain_http", name, ("run", name), {_env_name(name, "base_url"): f"http://{name}.example.com/v1"}, 2,
+                 f"`base_url` in [sources.{section}] is 'http://{name}.example.com/v1': plain http:// is only "
+                 "allowed for loopback hosts", "`base_url`", f"Use https://{name}.example.com/v1 instead"),
+            Case("unknown_resource", name, ("run", name, "-r", "nosuch"), {}, 2,
+                 f"Unknown {api.title} resource(s): nosuch. Known resources: {next(iter(api.resource_descriptions()))}",
+                 "--resources", f"`fleetlake resources {name}` describes each"),
+            Case("unknown_destination", name, ("run", name, "-d", "nosuch"), {}, 2,
+                 "Destination 'nosuch' could not be set up: dlt knows no destination of that name.", "--destination",
+                 "such as duckdb, postgres"),
+            _refused_check(name),
+        ]  # fmt: skip
+    return cases
 
 
 CASES = [
-    # 1. missing credentials
-    Case("missing_credentials", "tidb", ("check", "tidb"), {f"{T}PUBLIC_KEY": None, f"{T}PRIVATE_KEY": None}, 2,
-         "TiDB Cloud credentials are missing (public_key, private_key).", f"{T}PUBLIC_KEY", ".dlt/secrets.toml"),
-    Case("missing_credentials", "skysql", ("run", "skysql"), {f"{S}API_KEY": None}, 2,
-         "SkySQL credentials are missing (api_key).", f"{S}API_KEY", ".dlt/secrets.toml"),
-    Case("missing_credentials", "secoda", ("check", "secoda"), {f"{C}API_KEY": None}, 2,
-         "Secoda credentials are missing (api_key).", f"{C}API_KEY", ".dlt/secrets.toml"),
     # 2. a malformed key
     _key_case("tidb", "run", "public_key", "fl-pub Q7xK2m", "a space or tab"),
     _key_case("tidb", "check", "private_key", "fl-priv-W9rT4v\n", "a line break at its end"),
@@ -162,16 +183,10 @@ CASES = [
     _key_case("skysql", "run", "api_key", "", ""),
     _key_case("secoda", "run", "api_key", "fl-sec-J5dL1p\t", "a space or tab at its start or end"),
     _key_case("secoda", "check", "api_key", "fl-sec-J5dL1p\u201d", "a character outside ASCII"),
-    # 3. a wrong base URL: one that answers 404 to everything, or not a URL at all
-    _not_the_api("tidb"),
-    _not_the_api("skysql"),
-    _not_the_api("secoda"),
+    # 3. a wrong base URL: not a URL at all (every API also gets the generic cases of `_every_api`)
     Case("not_a_url", "tidb", ("run", "tidb"), {f"{T}DEDICATED_BASE_URL": "htp:/x"}, 2,
          "`dedicated_base_url` in [sources.tidb_instance_source] is 'htp:/x', which is not an http(s) URL.",
          "`dedicated_base_url`", "Set it to the API's address"),
-    Case("not_a_url", "skysql", ("check", "skysql"), {f"{S}BASE_URL": "api.skysql.com"}, 2,
-         "`base_url` in [sources.skysql_source] is 'api.skysql.com', which is not an http(s) URL.",
-         "`base_url`", "Set it to the API's address"),
     Case("not_a_url", "secoda", ("run", "secoda"), {f"{C}BASE_URL": "https://secoda example.com/api/v1"}, 2,
          "`base_url` in [sources.secoda_source] is 'https://secoda example.com/api/v1', which contains a space",
          "`base_url`", "Set it to the API's address without them"),
@@ -179,29 +194,6 @@ CASES = [
     Case("plain_http", "tidb", ("check", "tidb"), {f"{T}IAM_BASE_URL": "http://iam.tidbapi.com/v1beta1"}, 2,
          "`iam_base_url` in [sources.tidb_instance_source] is 'http://iam.tidbapi.com/v1beta1': plain http:// is "
          "only allowed for loopback hosts", "`iam_base_url`", "Use https://iam.tidbapi.com/v1beta1 instead"),
-    Case("plain_http", "skysql", ("run", "skysql"), {f"{S}BASE_URL": "http://api.skysql.com"}, 2,
-         "`base_url` in [sources.skysql_source] is 'http://api.skysql.com': plain http:// is only allowed",
-         "`base_url`", "Use https://api.skysql.com instead"),
-    Case("plain_http", "secoda", ("check", "secoda"), {f"{C}BASE_URL": "http://secoda.example.com/api/v1"}, 2,
-         "`base_url` in [sources.secoda_source] is 'http://secoda.example.com/api/v1': plain http:// is only",
-         "`base_url`", "Use https://secoda.example.com/api/v1 instead"),
-    # 5. an unknown resource
-    Case("unknown_resource", "tidb", ("run", "tidb", "-r", "projects,nosuch"), {}, 2,
-         "Unknown TiDB Cloud resource(s): nosuch. Known resources: projects, clusters,", "--resources",
-         "`fleetlake resources tidb` describes each"),
-    Case("unknown_resource", "skysql", ("run", "skysql", "-r", "nosuch"), {}, 2,
-         "Unknown SkySQL resource(s): nosuch. Known resources: services, service_types, topologies,", "--resources",
-         "`fleetlake resources skysql` describes each"),
-    Case("unknown_resource", "secoda", ("run", "secoda", "--resources", "nosuch"), {}, 2,
-         "Unknown Secoda resource(s): nosuch. Known resources: resource_catalog, document,", "--resources",
-         "`fleetlake resources secoda` describes each"),
-    # 6. an unknown destination
-    *[
-        Case("unknown_destination", api, ("run", api, "-d", "nosuch"), {}, 2,
-             "Destination 'nosuch' could not be set up: dlt knows no destination of that name.", "--destination",
-             "such as duckdb, postgres")
-        for api in TITLES
-    ],
     # 7. a malformed billing month (Secoda has none)
     Case("malformed_month", "tidb", ("run", "tidb"), {f"{T}BILLING_END_MONTH": "2026-13"}, 2,
          "billing_end_month in [sources.tidb_instance_source] is '2026-13', which is not a month.",
@@ -229,8 +221,6 @@ CASES = [
          "--pipelines-dir {file} is a file, not a folder.", "--pipelines-dir",
          "Set --pipelines-dir to a folder you can write to"),
     # 9. an unreachable host: a closed loopback port, a name that does not resolve
-    _refused_check("tidb"),
-    _refused_check("secoda"),
     Case("unreachable", "skysql", ("run", "skysql", "-r", "services"), {**_urls("skysql", "{closed}"), **NO_BACKOFF},
          6, "{closed_host} refused the connection (nothing listens on that port). `base_url` in "
          "[sources.skysql_source] points there.", "`base_url`", "Check the host and port"),
@@ -241,16 +231,30 @@ CASES = [
     Case("unresolvable", "skysql", ("check", "skysql"), {f"{S}BASE_URL": "https://skysql.fleetlake-test.invalid"}, 6,
          "`base_url` in [sources.skysql_source] is 'https://skysql.fleetlake-test.invalid', and "
          "skysql.fleetlake-test.invalid is a host name that does not resolve (DNS).", "`base_url`",
-         "Check the host name's spelling", probes=4),
+         "Check the host name's spelling", probes=True),
     Case("unresolvable", "secoda", ("run", "secoda", "-r", "document"),
          {f"{C}BASE_URL": "https://secoda.fleetlake-test.invalid/api/v1", **NO_BACKOFF}, 6,
          "secoda.fleetlake-test.invalid is a host name that does not resolve (DNS). `base_url` in "
          "[sources.secoda_source] points there.", "`base_url`", "Check the host name's spelling"),
 ]  # fmt: skip
+CASES += _every_api()
 
 DEBUG = Case("debug", "tidb", ("--debug", "run", "tidb", "-r", "nosuch"), {}, 2,
              "Unknown TiDB Cloud resource(s): nosuch.", "--resources", "describes each")  # fmt: skip
-FRESH = CASES[1]  # missing SkySQL credentials, also run in a fresh process
+FRESH = next(c for c in CASES if c.id == "missing_credentials-skysql-run")  # also run in a fresh process
+
+
+@functools.cache
+def check_probes(api: str) -> int:
+    """How many requests `fleetlake check <api>` makes: its check run once against the API's emulator."""
+    contract = get_api(api)
+    emulator = contract.emulator().build(EmulatorSetup())
+    with emulator.serve() as server, pytest.MonkeyPatch.context() as patch:
+        for setting, value in emulator.source_settings(server.url).items():
+            patch.setenv(_env_name(api, setting), str(value))
+        results = contract.check()
+    assert all(result.ok for result in results), [result.message for result in results]
+    return len(results)
 
 
 @dataclass
@@ -305,8 +309,8 @@ def _environment(case: Case, folder: Path, places: dict[str, str]) -> dict[str, 
     env = {**clean_environ(folder), **KEYS}
     for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         env.pop(proxy, None)  # loopback and .invalid are asked directly, as offline
-    for api in TITLES:
-        env.update({name: url.format(**places) for name, url in _urls(api, "{closed}").items()})
+    for api in REGISTRY:
+        env.update({name: str(url).format(**places) for name, url in _urls(api, "{closed}").items()})
     for name, value in case.env.items():
         if value is None:
             env.pop(name, None)
@@ -357,9 +361,9 @@ def test_the_cases_cover_every_bad_input_for_every_api():
         "missing_credentials", "malformed_key", "wrong_base_url", "not_a_url", "plain_http", "unknown_resource",
         "unknown_destination", "malformed_month", "malformed_months", "unwritable", "unreachable", "unresolvable",
     }  # fmt: skip
-    for kind in kinds - {"malformed_month", "malformed_months", "unwritable", "unreachable", "unresolvable"}:
-        assert {case.api for case in CASES if case.kind == kind} == set(TITLES), kind
-    assert {case.api for case in CASES if case.kind in ("unreachable", "unresolvable")} == set(TITLES)
+    for kind in kinds - {"malformed_key", "malformed_month", "malformed_months", "unwritable", "unresolvable"}:
+        assert {case.api for case in CASES if case.kind == kind} == set(REGISTRY), kind
+    assert {case.api for case in CASES if case.kind == "malformed_key"} >= {"tidb", "skysql", "secoda"}
     assert {case.args[0] for case in CASES if case.kind == "unwritable"} == {"demo", "run"}
 
 
@@ -377,10 +381,9 @@ def test_bad_input_answers_one_paragraph_naming_the_setting_and_the_fix(case, an
     assert code == case.code, stderr
     if case.probes:
         # `check` lists every server it asked, and the paragraph says how many failed
-        assert [line[:5] for line in stdout.splitlines()[::2]] == ["FAIL "] * case.probes
-        assert paragraph.endswith(
-            f"({case.probes} of {case.probes} {TITLES[case.api]} checks failed; each is listed above.)"
-        )
+        probes = check_probes(case.api)
+        assert [line[:5] for line in stdout.splitlines()[::2]] == ["FAIL "] * probes
+        assert paragraph.endswith(f"({probes} of {probes} {TITLES[case.api]} checks failed; each is listed above.)")
     else:
         assert stdout == ""
     assert "Traceback" not in stdout + stderr

@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from fleetlake.cli import cli
+from fleetlake.sources import REGISTRY
 from fleetlake.sources.tidb_cloud.source import resource_descriptions
 
 
@@ -23,7 +24,8 @@ def test_resources_lists_every_table_with_a_description():
 def test_unknown_api_is_refused_by_the_parser():
     result = CliRunner().invoke(cli, ["resources", "oracle"])
     assert result.exit_code == 2
-    assert "Invalid value for 'API': 'oracle' is not one of 'tidb', 'skysql', 'secoda'" in result.output
+    known = ", ".join(f"'{name}'" for name in REGISTRY)
+    assert f"Invalid value for 'API': 'oracle' is not one of {known}" in result.output
 
 
 def _fleetlake(*args, env=None, cwd=None):

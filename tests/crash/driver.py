@@ -181,7 +181,9 @@ def instrument(events: Events, root: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("api", choices=("tidb", "skysql", "secoda"))
+    from fleetlake.sources import REGISTRY
+
+    parser.add_argument("api", choices=list(REGISTRY))
     parser.add_argument("--pipelines-dir", type=Path, required=True)
     parser.add_argument("--duckdb", type=Path, required=True)
     parser.add_argument("--kill", help="PHASE:K, kill after the K-th event of PHASE")

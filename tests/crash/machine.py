@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from fleetlake.sources import REGISTRY
 from tests.crash.test_crash_recovery import (
     CANARY,
     SEED,
@@ -20,7 +21,7 @@ from tests.crash.test_crash_recovery import (
 )
 from tests.secrets import find_canary
 
-APIS = ("tidb", "skysql", "secoda")
+APIS = tuple(REGISTRY)
 
 
 def _start(api: str, env: dict[str, str], folder: Path, *args: str) -> subprocess.Popen:
@@ -101,7 +102,7 @@ def _plan(kind: str, count: int, phases: tuple[str, ...]) -> list[Trial]:
     trials = []
     for i in range(count):
         # runs alternate and phases turn every two trials: any 6 trials meet every (api, run)
-        api, run, phase = APIS[i % 3], 1 + i % 2, phases[(i // 2) % len(phases)]
+        api, run, phase = APIS[i % len(APIS)], 1 + i % 2, phases[(i // 2) % len(phases)]
         trials.append(Trial(f"{kind}-{i:02}-{api}-run{run}-{phase}", api, run, phase))
     return trials
 

@@ -39,12 +39,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from fleetlake.sources import get_api
+from fleetlake.sources import REGISTRY, get_api
 from tests.canaries import canary_emulator, canary_settings
 from tests.crash.driver import PHASES
 from tests.secrets import find_canary
 
-APIS = ("tidb", "skysql", "secoda")
+APIS = tuple(REGISTRY)
 TRIALS = int(os.environ.get("FLEETLAKE_CRASH_TRIALS", "6"))
 SEED = int(os.environ.get("FLEETLAKE_CRASH_SEED", "1115"))
 # trials run side by side, each in its own processes
@@ -78,11 +78,11 @@ class Trial:
 
 
 def plan(trials: int) -> list[Trial]:
-    """Trial i tests API i mod 3; phases rotate so any 3 consecutive trials cover all three, and runs
-    alternate every 3 trials: 18 trials meet every (api, phase, run)."""
-    chosen = []
+    """Trial i tests the registry's API i mod n; phases rotate so any 3 consecutive trials cover all three,
+    and runs alternate every n trials: 6n trials meet every (api, phase, run)."""
+    chosen, n = [], len(APIS)
     for i in range(trials):
-        api, phase, run = APIS[i % 3], PHASES[(i + i // 3) % 3], 1 + (i // 3) % 2
+        api, phase, run = APIS[i % n], PHASES[(i + i // n) % 3], 1 + (i // n) % 2
         chosen.append(Trial(f"{i:02}-{api}-run{run}-{phase}", api, phase, run))
     return chosen
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from fleetlake import pipelines
+from fleetlake.emulators.base import EmulatorSetup
 from fleetlake.sources import get_api
 from tests.sources.tidb_cloud.conftest import NOW
 
@@ -17,7 +18,7 @@ DAY = timedelta(days=1)
 def _load_twice(api_name: str, tmp_path: Path, destination: str, dataset: str | None, **options):
     """The API loaded today, then after its emulator's clock moved a day; the second run's report."""
     api = get_api(api_name)
-    emulator = api.load("emulator")(seed=3, scale="demo", rate_limit=None, now=NOW)
+    emulator = api.emulator().build(EmulatorSetup(seed=3, now=NOW))
     report = None
     with emulator.serve(port=0) as server:
         for day in range(2):

@@ -17,6 +17,7 @@ from dlt.common.configuration.container import Container
 from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
 
 from fleetlake import pipelines
+from fleetlake.emulators.base import EmulatorSetup
 from fleetlake.sources import get_api
 from tests.sources.tidb_cloud.conftest import NOW
 
@@ -46,7 +47,7 @@ def project(tmp_path, monkeypatch):
 
 def load(tmp_path: Path, destination: str, dataset: str | None = None):
     api = get_api("tidb")
-    emulator = api.load("emulator")(seed=3, scale="demo", rate_limit=None, now=NOW)
+    emulator = api.emulator().build(EmulatorSetup(seed=3, now=NOW))
     with emulator.serve(port=0) as server:
         return pipelines.run(
             api,

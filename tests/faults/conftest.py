@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,29 +15,43 @@ import duckdb
 import pytest
 
 from fleetlake import pipelines
+from fleetlake.emulators.base import FaultPlan
 from fleetlake.emulators.faults import Fault, parse_fault
-from fleetlake.sources import get_api
+from fleetlake.sources import REGISTRY, ApiContract, get_api
 from tests.canaries import canary_emulator, canary_settings
 
-CANARY = {
-    "tidb": "canary-tidb-4e1d-do-not-leak",
-    "skysql": "canary-skysql-9b2f-do-not-leak",
-    "secoda": "canary-secoda-77c0-do-not-leak",
-}
+CANARY = {name: f"canary-{name}-4e1d-do-not-leak" for name in REGISTRY}
 DLT_COLUMNS = ("_dlt_load_id", "_dlt_id", "_dlt_parent_id", "_dlt_root_id")
 
 
 @dataclass(frozen=True)
 class Setup:
-    """How the suite runs one API: its emulator with faults, its settings and the resources it loads."""
+    """How the suite runs one API: its emulator with faults, its settings and the resources it loads, all
+    from the API's contract and its emulator's `FAULT_PLAN`."""
 
     name: str
-    resources: tuple[str, ...]
-    dataset: str
-    paths: dict[str, str]
-    """Where each fault family lands: `list` (a paged list), `loop` (a token or link paged list), `pk`."""
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Settings beyond the canary's (smaller pages, so faults land on a page reached by its token)."""
+
+    @property
+    def api(self) -> ApiContract:
+        return get_api(self.name)
+
+    @property
+    def plan(self) -> FaultPlan:
+        return self.api.emulator().FAULT_PLAN
+
+    @property
+    def resources(self) -> tuple[str, ...]:
+        return self.plan.resources
+
+    @property
+    def dataset(self) -> str:
+        return self.api.dataset_name
+
+    @property
+    def paths(self) -> dict[str, str]:
+        """Where each fault family lands: `list` (a paged list), `loop` (a token or link paged list), `pk`."""
+        plan = self.plan
+        return {"list": plan.paged.path, "loop": plan.looping.path, "pk": plan.keyed.path, "retyped": plan.retyped.path}
 
     def make(self, faults: Sequence[Fault]) -> Any:
         """The API's emulator with the suite's canary key and `faults`."""
@@ -45,33 +59,10 @@ class Setup:
 
     def settings(self, emulator: Any, url: str) -> dict[str, Any]:
         """The source settings for `emulator` at `url`."""
-        return {**canary_settings(self.name, emulator, url, CANARY[self.name]), **self.extra}
+        return {**canary_settings(self.name, emulator, url, CANARY[self.name]), **self.plan.settings}
 
 
-SETUPS = {
-    "tidb": Setup(
-        "tidb",
-        ("audit_logs", "dedicated_clusters", "projects", "clusters"),
-        "tidb_instance_data",
-        {"list": "/iam/v1beta1/auditLogs", "loop": "/dedicated/v1beta1/clusters", "pk": "/dedicated/v1beta1/clusters"},
-        {"page_size": 5},
-    ),
-    "skysql": Setup(
-        "skysql",
-        ("services", "backups", "sizes"),
-        "skysql_data",
-        {"list": "/provisioning/v1/services", "loop": "/provisioning/v1/services", "pk": "/provisioning/v1/services"},
-        # pages of 5: the 8 services take two pages
-        {"page_size": 5},
-    ),
-    "secoda": Setup(
-        "secoda",
-        ("resource_catalog", "columns", "tags"),
-        "secoda_data",
-        {"list": "/api/v1/resource/catalog", "loop": "/api/v1/table/columns", "pk": "/api/v1/tag"},
-    ),
-}
-PK_FIELD = {"tidb": "clusterId", "skysql": "id", "secoda": "id"}
+SETUPS = {name: Setup(name) for name in REGISTRY}
 
 
 def fault(setup: Setup, text: str) -> Fault:

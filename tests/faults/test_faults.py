@@ -22,7 +22,7 @@ from fleetlake.errors import (
 )
 from fleetlake.outcomes import Status
 from fleetlake.troubleshoot import causes, explain
-from tests.faults.conftest import CANARY, PK_FIELD, SETUPS, fault, load, loads, snapshot
+from tests.faults.conftest import CANARY, SETUPS, fault, load, loads, snapshot
 from tests.secrets import assert_no_canary
 
 APIS = list(SETUPS)
@@ -42,8 +42,8 @@ TRANSIENT = [
     ("captive portal HTML 200", "html@{list},after=1,status=200", 1),
     ("empty page with a next token", "empty-page@{loop}", 1),
 ]
-# Secoda pages by page number: there is no token for an empty page to carry
-NOT_APPLICABLE = {("secoda", "empty page with a next token")}
+# a list paged by number has no token for an empty page to carry
+NOT_APPLICABLE = {(api, "empty page with a next token") for api, setup in SETUPS.items() if not setup.plan.tokens}
 
 
 def _scan(api, capfd, caplog, *folders):
@@ -92,12 +92,12 @@ def test_a_new_field_becomes_a_new_column_and_nothing_is_lost(api, reference, tm
     with emulator.serve() as server:
         load(setup, emulator, server.url, tmp_path)
     got = snapshot(tmp_path / f"{api}.duckdb", setup.dataset)
-    table = {"tidb": "audit_logs", "skysql": "services", "secoda": "resource_catalog"}[api]
+    table = setup.plan.paged.table
     header, *rows = got[table]
     assert "drift_note" in header
     index = header.index("drift_note")
     noted = [row for row in rows if row[index] is not None]
-    page = {"tidb": 5, "skysql": 3, "secoda": 100}[api]  # the records of the second page
+    page = setup.plan.paged.records  # the records of the second page
     assert len(noted) == page
     assert all(str(row[index]).startswith("added by the API") for row in noted)
     # with the new column taken out, every table is exactly what a clean run loads
@@ -113,28 +113,27 @@ def test_a_new_field_becomes_a_new_column_and_nothing_is_lost(api, reference, tm
 def test_a_field_that_changes_type_goes_to_a_variant_column(api, reference, tmp_path, capfd, caplog, fault_env):
     setup = SETUPS[api]
     expected = reference(api)
-    # TiDB's audit log has no numeric field: its clusters' node counts change type instead
-    target = {"tidb": "type-change@{pk},after=1", "skysql": "type-change@{list},after=1,field=nodes"}
-    injected = fault(setup, target.get(api, "type-change@{list},after=1"))
+    retyped = setup.plan.retyped
+    injected = fault(setup, "type-change@{retyped},after=1" + (f",field={retyped.field}" if retyped.field else ""))
     emulator = setup.make([injected])
     with emulator.serve() as server:
         load(setup, emulator, server.url, tmp_path)
     assert injected.fired == 1
     got = snapshot(tmp_path / f"{api}.duckdb", setup.dataset)
-    table = {"tidb": "dedicated_clusters", "skysql": "services", "secoda": "resource_catalog"}[api]
+    table = retyped.table
     header, *rows = got[table]
     variants = [name for name in header if "__v_" in name]
     assert len(variants) == 1, header
     variant = header.index(variants[0])
     original = header.index(variants[0].split("__v_")[0])
     changed = [row for row in rows if row[variant] is not None]
-    assert len(changed) == {"tidb": 2, "skysql": 3, "secoda": 100}[api]
+    assert len(changed) == retyped.records
     assert all(row[original] is None and str(row[variant]).endswith("(was a number)") for row in changed)
     assert len(rows) == len(expected[table]) - 1
     _scan(api, capfd, caplog, tmp_path)
 
 
-TITLE = {"tidb": "TiDB Cloud", "skysql": "SkySQL", "secoda": "Secoda"}
+TITLE = {api: setup.api.title for api, setup in SETUPS.items()}
 
 
 @pytest.mark.parametrize("api_name", APIS)
@@ -174,14 +173,13 @@ RESOURCE_FAULTS = [
     ("endpoint missing", "404@{list}", ApiError, ("answered 404 Not Found",)),
     ("parameter required", "400@{list}", ApiError, ("answered 400", "refused the request")),
 ]
-ENDPOINT = {
-    "pagination loop": {"tidb": "dedicated_clusters", "skysql": "services", "secoda": "columns"},
-    "record without its key": {"tidb": "dedicated_clusters", "skysql": "services", "secoda": "tags"},
-    "503 that never ends": {"tidb": "audit_logs", "skysql": "services", "secoda": "resource_catalog"},
-    "body never JSON": {"tidb": "audit_logs", "skysql": "services", "secoda": "resource_catalog"},
-    "endpoint missing": {"tidb": "audit_logs", "skysql": "services", "secoda": "resource_catalog"},
-    "parameter required": {"tidb": "audit_logs", "skysql": "services", "secoda": "resource_catalog"},
-}
+# the table each fault family fails: {loop} the looping list, {pk} the keyed one, {list} the paged one
+FAILS = {"loop": "looping", "pk": "keyed", "list": "paged"}
+
+
+def _failed_table(setup, text):
+    family = text.split("@{", 1)[1].split("}", 1)[0]
+    return getattr(setup.plan, FAILS[family]).table
 
 
 @pytest.mark.parametrize("api", APIS)
@@ -194,13 +192,13 @@ def test_a_fault_of_one_list_fails_that_resource_alone_and_the_others_load(
     before = reference(api)
 
     # a day later there is new data to load, and the fault on one list
-    injected = fault(setup, text.replace("{pk_field}", PK_FIELD[api]))
+    injected = fault(setup, text.replace("{pk_field}", str(setup.plan.keyed.field)))
     faulty = setup.make([injected])
     faulty.clock.advance(timedelta(days=1))
     with faulty.serve() as server:
         report = load(setup, faulty, server.url, tmp_path)
     assert injected.fired >= 1
-    failed = ENDPOINT[label][api]
+    failed = _failed_table(setup, text)
     outcomes = {outcome.resource: outcome for outcome in report.outcomes}
     assert outcomes[failed].status is Status.FAILED
     assert {name for name, o in outcomes.items() if o.status is not Status.LOADED} == {failed}
@@ -224,21 +222,15 @@ def test_a_fault_of_one_list_fails_that_resource_alone_and_the_others_load(
     _scan(api, capfd, caplog, tmp_path)
 
 
-# a list whose next-page pointer goes missing while it states more records: (path, resource, rows it holds)
-NO_NEXT = {
-    "tidb": ("/dedicated/v1beta1/clusters", "dedicated_clusters", 5),
-    "skysql": ("/provisioning/v1/services", "services", 5),
-    "secoda": ("/api/v1/table/columns", "columns", 50),
-}
-
-
 @pytest.mark.parametrize("api", APIS)
 def test_a_list_that_ends_before_its_stated_count_is_possibly_incomplete(
     api, reference, tmp_path, capfd, caplog, fault_env
 ):
+    """The looping list's next-page pointer goes missing while it states more records."""
     setup = SETUPS[api]
     expected = reference(api)
-    path, resource, rows = NO_NEXT[api]
+    looping = setup.plan.looping
+    path, resource, rows = looping.path, looping.table, looping.records
     injected = fault(setup, f"no-next@{path}")
     emulator = setup.make([injected])
     with emulator.serve() as server:
@@ -260,19 +252,13 @@ def test_a_list_that_ends_before_its_stated_count_is_possibly_incomplete(
     _scan(api, capfd, caplog, tmp_path)
 
 
-# a field of a page that no type fits: (list path, raw field, its column, rows of that page)
-BAD_VALUE = {
-    "tidb": ("/iam/v1beta1/auditLogs", "endTime", "audit_logs", "end_time", 5),
-    "skysql": ("/provisioning/v1/services", "created_on", "services", "created_on", 3),
-    "secoda": ("/api/v1/resource/catalog", "created_at", "resource_catalog", "created_at", 100),
-}
-
-
 @pytest.mark.parametrize("api", APIS)
 def test_a_value_no_type_fits_is_kept_as_text_and_nothing_is_lost(api, reference, tmp_path, capfd, caplog, fault_env):
+    """A time field of the paged list's second page fits no type."""
     setup = SETUPS[api]
     expected = reference(api)
-    path, field_name, table, column, page = BAD_VALUE[api]
+    paged = setup.plan.paged
+    path, field_name, table, column, page = paged.path, paged.field, paged.table, paged.column, paged.records
     injected = fault(setup, f"bad-value@{path},after=1,field={field_name}")
     emulator = setup.make([injected])
     with emulator.serve() as server:

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from starlette.applications import Starlette
 
@@ -37,12 +37,47 @@ class EmulatorSetup:
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class FaultTarget:
+    """A list a fault is aimed at: its request path, the table its records land in, how many records the
+    page the fault plays on holds, and (for faults on one field) the field and its column."""
+
+    path: str
+    table: str
+    records: int
+    field: str | None = None
+    """As the API names it (`endTime`); None: the fault picks one (the first numeric field)."""
+    column: str | None = None
+    """As the table names it (`end_time`)."""
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """Where faults land on this API, for the fault matrix: which lists, and what a run of them loads.
+
+    The matrix runs `resources` with `settings` on top of `source_settings` and plays each fault on one
+    target: `paged` a list of several pages (a time field of it; `records` on its second page),
+    `looping` a list paged by token or link (`records` on its first page), `keyed` a list whose
+    records carry a primary key (`field`), `retyped` a list with a numeric field to change the type of.
+    """
+
+    resources: tuple[str, ...]
+    paged: FaultTarget
+    looping: FaultTarget
+    keyed: FaultTarget
+    retyped: FaultTarget
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    tokens: bool = True
+    """Whether `looping` pages by token (an empty page can carry one); False for page numbers."""
+
+
 class Emulator(ABC):
     """Base of the API emulators: an app on a loopback server, a data clock, a log of requests."""
 
     app: Starlette
     clock: Clock
     requests: RequestLog
+    FAULT_PLAN: ClassVar[FaultPlan]
 
     @classmethod
     @abstractmethod

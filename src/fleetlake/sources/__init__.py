@@ -15,7 +15,7 @@ from fleetlake.errors import ConfigurationError
 from fleetlake.sources import secoda, skysql, tidb_cloud
 from fleetlake.sources.api import ApiContract
 
-__all__ = ["ENTRY_POINT_GROUP", "REGISTRY", "ApiContract", "get_api", "register"]
+__all__ = ["BUNDLED", "ENTRY_POINT_GROUP", "REGISTRY", "ApiContract", "get_api", "register"]
 
 logger = logging.getLogger("fleetlake.sources")
 
@@ -50,7 +50,10 @@ def _installed() -> None:
         register(contract)
 
 
-for _contract in (tidb_cloud.CONTRACT, skysql.CONTRACT, secoda.CONTRACT):
+BUNDLED: tuple[ApiContract, ...] = (tidb_cloud.CONTRACT, skysql.CONTRACT, secoda.CONTRACT)
+"""The APIs fleetlake ships (the README documents each)."""
+
+for _contract in BUNDLED:
     register(_contract)
 _installed()
 

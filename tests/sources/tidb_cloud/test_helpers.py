@@ -6,9 +6,9 @@ import pytest
 from fleetlake.errors import ConfigurationError
 from fleetlake.sources.endpoints import parse_timestamp, sanitized, shape_records
 from fleetlake.sources.months import month_shift
-from fleetlake.sources.tidb_cloud.source import months_to_load
 from fleetlake.sources.tidb_cloud.helpers import amounts_to_decimal
 from fleetlake.sources.tidb_cloud.settings import ENDPOINTS
+from fleetlake.sources.tidb_cloud.source import months_to_load
 from fleetlake.sources.values import to_date
 
 BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}

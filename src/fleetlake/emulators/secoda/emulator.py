@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount
 
-from fleetlake.emulators.base import Emulator, EmulatorSetup
+from fleetlake.emulators.base import Emulator, EmulatorSetup, FaultPlan, FaultTarget
 from fleetlake.emulators.core import AppSpec, Clock, RequestLog, build_app
 from fleetlake.emulators.faults import Fault
 from fleetlake.emulators.quota import QuotaDecision, QuotaLimiter
@@ -58,6 +58,16 @@ class SecodaEmulator(Emulator):
         with emulator.serve() as server:
             settings = emulator.source_settings(server.url)
     """
+
+    FAULT_PLAN = FaultPlan(
+        resources=("resource_catalog", "columns", "tags"),
+        paged=FaultTarget("/api/v1/resource/catalog", "resource_catalog", 100, "created_at", "created_at"),
+        looping=FaultTarget("/api/v1/table/columns", "columns", 50),
+        keyed=FaultTarget("/api/v1/tag", "tags", 15, "id"),
+        retyped=FaultTarget("/api/v1/resource/catalog", "resource_catalog", 100),
+        # pages by number: there is no token for an empty page to carry
+        tokens=False,
+    )
 
     def __init__(
         self,

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.types import Scope
 
-from fleetlake.emulators.base import Emulator, EmulatorSetup
+from fleetlake.emulators.base import Emulator, EmulatorSetup, FaultPlan, FaultTarget
 from fleetlake.emulators.core import AppSpec, AuthDecision, Clock, QuotaPolicy, RequestLog, build_app
 from fleetlake.emulators.faults import Fault
 from fleetlake.emulators.keyauth import HeaderKeyAuthenticator, Rejection
@@ -114,6 +114,16 @@ class SkySQLEmulator(Emulator):
             settings = emulator.source_settings(server.url)
     """
 
+    FAULT_PLAN = FaultPlan(
+        resources=("services", "backups", "sizes"),
+        # pages of 5: the 8 services take two pages
+        paged=FaultTarget("/provisioning/v1/services", "services", 3, "created_on", "created_on"),
+        looping=FaultTarget("/provisioning/v1/services", "services", 5),
+        keyed=FaultTarget("/provisioning/v1/services", "services", 5, "id"),
+        retyped=FaultTarget("/provisioning/v1/services", "services", 3, "nodes"),
+        settings={"page_size": 5},
+    )
+
     def __init__(
         self,
         *,
@@ -207,8 +217,13 @@ class SkySQLEmulator(Emulator):
         return server_url.rstrip("/")
 
     def source_settings(self, server_url: str) -> dict[str, Any]:
-        """The SkySQL source's settings for this emulator at `server_url`: its first key and base URL."""
-        return {"api_key": next(iter(self.keys)), "base_url": self.base_url(server_url)}
+        """The SkySQL source's settings for this emulator at `server_url`: its first key, base URL and last bill
+        month (the emulator's clock need not be in today's month)."""
+        return {
+            "api_key": next(iter(self.keys)),
+            "base_url": self.base_url(server_url),
+            "billing_end_month": self.clock.now().strftime("%Y-%m"),
+        }
 
     def bill_months(self) -> list[tuple[int, int]]:
         """The (year, month) pairs a client asks bills for: the last 12 up to the current one that have a bill."""

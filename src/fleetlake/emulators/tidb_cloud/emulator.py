@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 from starlette.responses import Response
 from starlette.routing import Mount
 
-from fleetlake.emulators.base import Emulator, EmulatorSetup
+from fleetlake.emulators.base import Emulator, EmulatorSetup, FaultPlan, FaultTarget
 from fleetlake.emulators.core import (
     AppSpec,
     Clock,
@@ -109,6 +109,16 @@ class TiDBCloudEmulator(Emulator):
         with emulator.serve() as server:
             urls = emulator.base_urls(server.url)
     """
+
+    FAULT_PLAN = FaultPlan(
+        resources=("audit_logs", "dedicated_clusters", "projects", "clusters"),
+        paged=FaultTarget("/iam/v1beta1/auditLogs", "audit_logs", 5, "endTime", "end_time"),
+        looping=FaultTarget("/dedicated/v1beta1/clusters", "dedicated_clusters", 5),
+        keyed=FaultTarget("/dedicated/v1beta1/clusters", "dedicated_clusters", 5, "clusterId"),
+        # the audit log has no numeric field: the clusters' node counts change type instead
+        retyped=FaultTarget("/dedicated/v1beta1/clusters", "dedicated_clusters", 2),
+        settings={"page_size": 5},
+    )
 
     def __init__(
         self,
