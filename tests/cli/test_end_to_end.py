@@ -224,11 +224,16 @@ def test_a_standalone_emulator_prints_settings_that_run_the_real_pipeline(tmp_pa
             assert line, f"the emulator ended before printing its settings: {lines}"
             lines.append(line.strip())
         exports = dict(line.removeprefix("export ").split("=", 1) for line in lines if line.startswith("export "))
-        assert sorted(exports) == ["SOURCES__SKYSQL_SOURCE__API_KEY", "SOURCES__SKYSQL_SOURCE__BASE_URL"]
-        toml = [line for line in lines if line.startswith(("api_key = ", "base_url = "))]
+        assert sorted(exports) == [
+            "SOURCES__SKYSQL_SOURCE__API_KEY",
+            "SOURCES__SKYSQL_SOURCE__BASE_URL",
+            "SOURCES__SKYSQL_SOURCE__BILLING_END_MONTH",
+        ]
+        toml = [line for line in lines if line.startswith(("api_key = ", "base_url = ", "billing_end_month = "))]
         assert toml == [
             f'api_key = "{exports["SOURCES__SKYSQL_SOURCE__API_KEY"]}"',
             f'base_url = "{exports["SOURCES__SKYSQL_SOURCE__BASE_URL"]}"',
+            'billing_end_month = "2026-11"',  # the emulator's clock, given by --now
         ]
         result = fleetlake("run", "skysql", env={**clean_env, **exports}, cwd=tmp_path)
     finally:

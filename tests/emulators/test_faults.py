@@ -169,7 +169,7 @@ def test_emulate_exposes_faults_on_the_command_line(tmp_path):
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(9)]
+        lines = [process.stdout.readline() for _ in range(11)]
         url = lines[0].split(" on ")[1].split(" ")[0]
         key = next(line.split('"')[1] for line in lines if "api_key = " in line)
         assert f"fault: 503 on {SERVICES}, after 0 request(s), 3 time(s)\n" in lines

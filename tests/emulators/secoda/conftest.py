@@ -22,7 +22,7 @@ DEMO_COUNTS = {
     "collection": 8,
     "integration": 3,
     "users": 12,
-    "teams": 4,
+    "teams": 5,
     "tags": 15,
     "lineage": 40,
     "tables": 52,

@@ -24,7 +24,7 @@ LARGE_COUNTS = {
     "collection": 150,
     "integration": 6,
     "users": 400,
-    "teams": 20,
+    "teams": 21,
     "tags": 120,
     "lineage": 8_000,
     "tables": 10_945,

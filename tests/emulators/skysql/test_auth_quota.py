@@ -123,7 +123,11 @@ def test_each_key_answers_for_its_own_org(sky_factory) -> None:
         assert a.get(sky.url + "/billing/v1/account").json()["organization_id"] == "org-a"
         assert b.get(sky.url + "/organization/v1/users").json()[0]["org_id"] == "org-b"
         assert a.get(sky.url + SERVICES, headers={"X-MDB-Org": "org-b"}).status_code == 403
-    assert sky.emulator.source_settings(sky.server.url) == {"api_key": "key-a", "base_url": sky.server.url}
+    assert sky.emulator.source_settings(sky.server.url) == {
+        "api_key": "key-a",
+        "base_url": sky.server.url,
+        "billing_end_month": "2026-11",
+    }
 
 
 def test_429_with_retry_after_until_the_window_resets(sky_factory, fake_time: FakeTime) -> None:

@@ -39,7 +39,7 @@ def test_full_load_follows_next_links_of_either_style(secoda, tmp_path, style):
     assert {table: report.row_counts.get(table) for table in EXPECTED} == EXPECTED
     model = emulator.expected_counts()
     assert model["resource_catalog"] == 600
-    assert model["teams"] == 4
+    assert model["teams"] == 5
     # the catalog is read with an explicit stable sort, 100 per page
     calls = catalog_calls(emulator)
     assert [c.query["page"] for c in calls] == [[str(n)] for n in range(1, 7)]

@@ -171,7 +171,7 @@ class SecodaEmulator(Emulator):
             "collection": scale.collections,
             "integration": len(data.integrations),
             "users": scale.users,
-            "teams": scale.teams,
+            "teams": scale.teams + 1,  # the archived one too
             "tags": scale.tags,
             "lineage": scale.lineage,
             "tables": len(data.subset(frozenset({TABLE, VIEW}), now_us)),

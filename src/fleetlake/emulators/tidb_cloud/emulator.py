@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
 from starlette.applications import Starlette
@@ -201,6 +202,14 @@ class TiDBCloudEmulator(Emulator):
             **setup.options,
         )
 
+    def _cost_explorer_rows(self, first_day: int) -> int:
+        """The rows of the client's query (by service, per day, every available month) in the model."""
+        start = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=first_day)
+        period = {"startDate": start.date().isoformat(), "endDate": self.clock.now().date().isoformat()}
+        query = {"filter": {"timeRange": period}, "groups": {"groupBy": ["service"], "timeGranularity": "day"}}
+        answer = billing.cost_explorer(self.context, json.dumps(query).encode())
+        return sum(len(element.get("breakdown") or [None]) for element in answer["elements"])
+
     @staticmethod
     def base_urls(server_url: str) -> dict[str, str]:
         """The client's base URL settings for a server at `server_url` (`http://127.0.0.1:PORT`)."""
@@ -226,21 +235,19 @@ class TiDBCloudEmulator(Emulator):
             "billing_end_month": self.clock.now().strftime("%Y-%m"),
         }
 
-    def expected_counts(self, *, cost_explorer_granularity: str = "day") -> dict[str, int]:
+    def expected_counts(self) -> dict[str, int]:
         """How many records each client table holds after a full load at the current data time.
 
-        Computed from the data model, not by calling the routes. `cost_explorer` counts the elements
-        of one query over the whole available period (the first day of the month 6 months back up to
-        today) at `cost_explorer_granularity` (day, month or total).
+        Computed from the data model, not by calling the routes. `cost_explorer` holds what the client's
+        one query answers over the whole available period (the first day of the month 6 months back up
+        to today): a row per day and service, or per day from a server in the seed file's shape.
         """
         data = self.data
         now = self.clock.timestamp()
         dedicated_ids, serverless_ids = data.dedicated_clusters, data.serverless_clusters
         months = billing.available_months(now)
         first_day, today = billing.month_days(months[0], now).start, now // DAY
-        explorer = {"day": today - first_day + 1, "month": len(months), "total": 1}
-        if cost_explorer_granularity not in explorer:
-            raise ValueError(f"unknown granularity {cost_explorer_granularity!r}: use day, month or total")
+        days = today - first_day + 1
         return {
             "projects": data.scale.projects,
             "clusters": data.cluster_count,
@@ -262,5 +269,5 @@ class TiDBCloudEmulator(Emulator):
             "members": data.scale.members,
             "bills": len(months),
             "bill_details": sum(billing.detail_count(self.context, billing.month_days(m, now)) for m in months),
-            "cost_explorer": explorer[cost_explorer_granularity],
+            "cost_explorer": days if self.shape == "seed" else self._cost_explorer_rows(first_day),
         }
