@@ -61,3 +61,24 @@ def test_a_library_process_has_pandas_before_any_worker_thread(tmp_path, serve) 
     assert result.returncode == 0, result.stderr
     # pandas is in, and no thread but the main one has started; too late to keep it out afterwards
     assert result.stdout.split() == ["True", "1", "False"]
+
+
+def test_help_and_resources_answer_without_importing_dlt_or_the_emulators(tmp_path, clean_env) -> None:
+    """`fleetlake --help` and `fleetlake resources <api>` import neither dlt (a second of imports) nor the
+    emulators' web stack: they answer from click and the registry; `emulate --help` reads the fault kinds
+    from the emulators, still without dlt."""
+    env = {**clean_env, "PYTHONPROFILEIMPORTTIME": "1"}
+    heavy = {"dlt", "duckdb", "pyarrow", "sqlglot"}
+    for args, kept_out in (
+        (["--help"], {*heavy, "starlette", "uvicorn"}),
+        (["resources", "skysql"], {*heavy, "starlette", "uvicorn"}),
+        (["emulate", "--help"], heavy),
+    ):
+        result = fleetlake(*args, env=env, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr[-2000:]
+        modules = imported_modules(result.stderr)
+        assert "click" in modules  # the report is read
+        assert kept_out & modules == set(), args
+        if args[0] == "resources":
+            assert "services  " in result.stdout  # the SkySQL resources, one a line
+    assert "Fault kinds for --fault" in fleetlake("emulate", "--help", env=clean_env, cwd=tmp_path).stdout

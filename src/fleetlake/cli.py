@@ -1,4 +1,9 @@
-"""The command line: demo, run, check, emulate, resources. Thin: the work lives in pipelines/sources."""
+"""The command line: demo, run, check, emulate, resources. Thin: the work lives in pipelines/sources.
+
+This module imports only click and the registry (`fleetlake --help` and `fleetlake resources` answer in a
+fraction of a second); dlt, the emulators and the pipeline runner are imported by the commands that use
+them (`tests/test_imports.py` holds the CLI to that).
+"""
 
 from __future__ import annotations
 
@@ -13,33 +18,36 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from dlt.common.exceptions import SignalReceivedException
 
 from fleetlake import __version__
-from fleetlake.emulators.base import EmulatorSetup
-from fleetlake.emulators.faults import FaultSpecError, describe_kinds, parse_fault
 from fleetlake.errors import ConfigurationError, FleetlakeError, env_variable
 from fleetlake.imports import keep_pandas_out
 from fleetlake.outcomes import PARTIAL_EXIT, Status
-from fleetlake.pipelines import DEFAULT_DESTINATION, RunReport, run, writable_folder
 from fleetlake.sources import REGISTRY, ApiContract, get_api
-from fleetlake.sources.checks import CheckResult, verdict
-from fleetlake.troubleshoot import explain
+
+if TYPE_CHECKING:
+    from fleetlake.pipelines import RunReport
+    from fleetlake.sources.checks import CheckResult
 
 F = TypeVar("F", bound=Callable[..., Any])
-API_NAMES = list(REGISTRY)  # registry order: TiDB Cloud, SkySQL, Secoda
-FAULTS_HELP = (
-    "\b\nFault kinds for --fault. PATH is a glob on the request path (default: every path);\n"
-    "`after` matching requests pass first; `times` is 1 unless said, or `forever`.\n" + describe_kinds()
-)
+API_NAMES = list(REGISTRY)  # registry order: TiDB Cloud, SkySQL, Secoda, then installed ones
+
+
+def explain(error: BaseException, api: ApiContract | None = None) -> tuple[str, int]:
+    """`fleetlake.troubleshoot.explain`, imported when there is something to explain."""
+    from fleetlake.troubleshoot import explain as explained
+
+    return explained(error, api)
 
 
 def _terminate(signal_code: int, _: Any) -> None:
     """SIGTERM as Ctrl-C: the run stops where it is and says so (exit 143), instead of dying without a word.
     Inside a run dlt's handler takes over and only sets a flag that its steps and fleetlake's workers check."""
+    from dlt.common.exceptions import SignalReceivedException
+
     raise SignalReceivedException(signal_code)
 
 
@@ -245,6 +253,8 @@ def _finish(reports: Sequence[RunReport]) -> None:
 
 @contextmanager
 def _demo_emulator(api: ApiContract, seed: int) -> Iterator[dict[str, Any]]:
+    from fleetlake.emulators.base import EmulatorSetup
+
     emulator = api.emulator().build(EmulatorSetup(seed=seed, scale="demo", rate_limit=100, rate_window_seconds=1.0))
     with emulator.serve(port=0) as server:
         yield emulator.source_settings(server.url)
@@ -272,6 +282,8 @@ def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None, wai
       fleetlake demo            # every API
       fleetlake demo tidb       # TiDB Cloud only
     """
+    from fleetlake.pipelines import run, writable_folder
+
     signal.signal(signal.SIGTERM, _terminate)
     writable_folder(workdir, what=f"--dir {workdir}", fix="Set --dir to a folder you can write to, e.g. --dir ./demo.")
     keep_pandas_out()  # 40 MB this process never needs (fleetlake/imports.py)
@@ -345,6 +357,8 @@ def run_command(
       fleetlake run tidb --resources clusters,audit_logs --destination postgres
       fleetlake run skysql --strict      # all or nothing
     """
+    from fleetlake.pipelines import DEFAULT_DESTINATION, run, writable_folder
+
     signal.signal(signal.SIGTERM, _terminate)
     names = [name.strip() for name in resources.split(",") if name.strip()] if resources else None
     if pipelines_dir is not None:
@@ -383,6 +397,8 @@ def check(api: ApiContract) -> None:
     Example:
       fleetlake check tidb
     """
+    from fleetlake.sources.checks import verdict
+
     results: list[CheckResult] = api.check()
     for result in results:
         mark = "ok  " if result.ok else "FAIL"
@@ -392,7 +408,20 @@ def check(api: ApiContract) -> None:
         raise failure
 
 
-@cli.command(epilog=FAULTS_HELP)
+class _FaultsEpilog(click.Command):
+    """`fleetlake emulate --help` ends with the fault kinds, read from the emulators when asked for."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from fleetlake.emulators.faults import describe_kinds
+
+        self.epilog = (
+            "\b\nFault kinds for --fault. PATH is a glob on the request path (default: every path);\n"
+            "`after` matching requests pass first; `times` is 1 unless said, or `forever`.\n" + describe_kinds()
+        )
+        super().format_epilog(ctx, formatter)
+
+
+@cli.command(cls=_FaultsEpilog)
 @common_options
 @api_argument
 @click.option("--port", default=8700, show_default=True, help="Port on 127.0.0.1 (0 picks a free one).")
@@ -449,6 +478,9 @@ def emulate(
         except ValueError:
             raise ConfigurationError(f"--now {now!r} is not an ISO-8601 time; use e.g. 2026-11-01T00:00:00Z.") from None
         start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    from fleetlake.emulators.base import EmulatorSetup
+    from fleetlake.emulators.faults import FaultSpecError, parse_fault
+
     extra = dict(_emulator_option(text) for text in options)
     try:
         injected = [parse_fault(text) for text in faults]
@@ -519,6 +551,8 @@ def seed_script(name: str) -> None:
     """What the seed pages' scripts (`tidb_instance_pipeline.py`, ...) run: the API's pipeline under the
     pages' names, dlt's load info printed as the pages show it, then each resource that did not simply
     load; exits 7 or 8 for a partial run, and with the error's code and paragraph when the run stops."""
+    from fleetlake.pipelines import run
+
     api = get_api(name)
     _configure_logging("WARNING", explicit=False)
     signal.signal(signal.SIGTERM, _terminate)
