@@ -24,6 +24,7 @@ from dlt.common import jsonpath
 from dlt.common.runtime import signals
 from dlt.extract.resource import DltResource
 from dlt.sources.helpers.rest_client.client import RESTClient
+from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import Response
 
 from fleetlake import outcomes as run_outcomes
@@ -227,12 +228,16 @@ class ApiClient:
         missing_ok: bool = False,
         missing_reason: str = "Its parent was probably deleted after it was listed.",
         prefetch: bool = False,
+        paginator: BasePaginator | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
         """The endpoint's records, page by page; 4xx/5xx become fleetlake errors naming the endpoint.
 
-        With `prefetch`, the next page is fetched while the caller handles the current one.
+        With `prefetch`, the next page is fetched while the caller handles the current one. `paginator`
+        replaces the style's own (a list read from its second page on, its first already in hand).
         """
-        pages = self._pages(endpoint, path, params, missing_ok=missing_ok, missing_reason=missing_reason)
+        pages = self._pages(
+            endpoint, path, params, missing_ok=missing_ok, missing_reason=missing_reason, paginator=paginator
+        )
         return prefetched(pages, abort=self.stopped) if prefetch else pages
 
     def stopped(self) -> BaseException | None:
@@ -281,6 +286,7 @@ class ApiClient:
         *,
         missing_ok: bool,
         missing_reason: str,
+        paginator: BasePaginator | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
         name = endpoint.name
 
@@ -321,7 +327,7 @@ class ApiClient:
                     stated.append(int(value))
 
         style = self.paging[endpoint.paging]
-        paginator = style.paginator(f"{self.api} {name}")
+        paginator = paginator or style.paginator(f"{self.api} {name}")
         records = 0
         for page in self.by_server[endpoint.server].paginate(
             path,

@@ -3,7 +3,11 @@ cheap incremental re-runs, resource details, 401 and 429."""
 
 import json
 import logging
+import threading
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+from urllib.parse import parse_qs, urlsplit
 
 import duckdb
 import pytest
@@ -171,3 +175,41 @@ def test_selecting_details_alone_also_loads_the_catalog_its_cursor_belongs_to(se
     report = run_secoda(tmp_path, settings(emulator, server, resource_detail=True), ["resource_detail"])
     assert report.row_counts["resource_catalog"] == 600
     assert report.row_counts["resource_detail"] == 600
+
+
+class EndlessCatalog(BaseHTTPRequestHandler):
+    """A catalog of 2 resources whose every page links to a next one: a server that never ends its list."""
+
+    pages: ClassVar[list[int]] = []
+
+    def do_GET(self):  # the name http.server dispatches to
+        page = int(parse_qs(urlsplit(self.path).query).get("page", ["1"])[0])
+        type(self).pages.append(page)
+        results = [
+            {"id": f"r{page}-{i}", "updated_at": "2026-11-01T00:00:00Z", "native_type": "table"} for i in range(2)
+        ]
+        body = json.dumps({"count": 2, "links": {"next": f"/resource/catalog?page={page + 1}"}, "results": results})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_catalog_that_links_past_its_count_stops_with_the_loop_named(tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), EndlessCatalog)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/api/v1"
+        report = run_secoda(tmp_path, {"api_key": "k", "base_url": url}, ["resource_catalog"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    (outcome,) = report.outcomes
+    assert outcome.status.value == "failed"
+    assert outcome.reason.startswith(f"Secoda resource_catalog (GET {url}/resource/catalog) (all resources) still")
+    assert "still has a next page after page 2, past its count of 2: the pagination loops" in outcome.reason
+    # the probe's page 1, then page 2 read by the paginator, which refused the link to page 3
+    assert EndlessCatalog.pages == [1, 2]

@@ -9,17 +9,18 @@ that the parts add up to the total. No library does this; it is specific to Seco
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from fleetlake.errors import PaginationLoopError
 from fleetlake.sources.endpoints import ApiClient, parse_timestamp
-from fleetlake.sources.secoda.helpers import next_page_number
+from fleetlake.sources.lists import Endpoint
+from fleetlake.sources.secoda.helpers import NextLinkPaginator, next_page_number
 
 logger = logging.getLogger("fleetlake.sources.secoda")
 
@@ -87,46 +88,53 @@ class SplitReport:
 class CatalogReader:
     """Reads catalog queries page by page with a stable sort, splitting those over the cap."""
 
-    def __init__(self, client: ApiClient, cap: int) -> None:
+    def __init__(self, client: ApiClient, cap: int, endpoint: Endpoint) -> None:
         self.client = client
         self.cap = cap
+        self.endpoint = endpoint
+        self.paginator: NextLinkPaginator | None = None
+        """The paginator of the part being read past its first page."""
         self.requests = 0
         # what has been read, by integration: parents for splitting children by parent_id
         self.ids_by_integration: dict[str, dict[str, list[str]]] = {}
         self.type_of: dict[str, str] = {}
 
-    def page(self, query: Filter | None, number: int) -> tuple[int, list[dict[str, Any]], bool]:
-        """(count, results, has_next) of one page of a query."""
-        params: dict[str, Any] = {"page": number, "sort": json.dumps(NEWEST_FIRST, separators=(",", ":"))}
+    @staticmethod
+    def _params(query: Filter | None) -> dict[str, Any]:
+        params: dict[str, Any] = {"sort": json.dumps(NEWEST_FIRST, separators=(",", ":"))}
         if query is not None:
             params["filter"] = json.dumps(query, separators=(",", ":"))
-        self.requests += 1
-        body = self.client.get_json("base_url", "resource_catalog", PATH, params=params)
-        results = list(body.get("results") or [])
-        return int(body.get("count") or 0), results, next_page_number(body, number) is not None
+        return params
 
     def probe(self, label: str, query: Filter | None) -> Part:
-        count, first, more = self.page(query, 1)
-        return Part(label, query, count, first, more)
+        """A query's first page, and its count: whether it fits under the cap decides how it is read."""
+        self.requests += 1
+        body = self.client.get_json("base_url", "resource_catalog", PATH, params={**self._params(query), "page": 1})
+        results = list(body.get("results") or [])
+        return Part(label, query, int(body.get("count") or 0), results, next_page_number(body, 1) is not None)
+
+    def rest(self, part: Part) -> Generator[list[dict[str, Any]], None, None]:
+        """A part's pages after its first (read by its probe), by Secoda's paginator from page 2."""
+        self.paginator = None
+        if not part.more or not part.first:
+            return
+        paginator = self.paginator = NextLinkPaginator(
+            f"Secoda resource_catalog ({part.label})",
+            first_page=2,
+            # a server that keeps pointing at a next page past the query's count would loop forever
+            last_page=math.ceil(part.count / max(1, len(part.first))) + 1,
+            count=part.count,
+            stop_on_empty=True,
+        )
+        for results in self.client.pages(self.endpoint, PATH, self._params(part.filter), paginator=paginator):
+            self.requests += 1
+            yield results
 
     def walk(self, part: Part) -> Iterator[list[dict[str, Any]]]:
         """Every page of a part, the first one reused from its probe."""
-        number, results, more = 1, part.first, part.more
-        # a server that keeps pointing at a next page past the query's count would loop forever
-        last_page = math.ceil(part.count / max(1, len(part.first))) + 1
-        while True:
+        for results in itertools.chain([part.first], self.rest(part)):
             self._remember(results)
             yield results
-            if not more or not results:
-                return
-            number += 1
-            if number > last_page:
-                raise PaginationLoopError(
-                    f"Secoda resource_catalog ({part.label}) still has a next page after page {number - 1}, past "
-                    f"its count of {part.count}: the pagination loops, so the list was stopped. Try again later; "
-                    "if it persists, report it to Secoda. This resource keeps its last complete load."
-                )
-            _, results, more = self.page(part.filter, number)
 
     def _remember(self, results: list[dict[str, Any]]) -> None:
         for record in results:
@@ -148,19 +156,22 @@ class CatalogReader:
 
         part = self.probe("changed", None)
         pages: list[list[dict[str, Any]]] = []
-        number, results, more = 1, part.first, part.more
         read = 0
-        while True:
+        self.paginator = None
+        following = self.rest(part)
+        for results in itertools.chain([part.first], following):
             fresh = [r for r in results if changed(r)]
             if fresh:
                 pages.append(fresh)
             read += len(results)
-            if any(updated_at(r) < since for r in results) or not more or not results:
-                return iter(pages)
+            # whether another page follows: the probe's answer for the first, the paginator's after it
+            more = part.more if self.paginator is None else self.paginator.has_next_page
+            if not results or any(updated_at(r) < since for r in results) or not more:
+                break
             if read >= self.cap:
                 return None
-            number += 1
-            _, results, more = self.page(None, number)
+        following.close()
+        return iter(pages)
 
     def everything(
         self, integration_ids: Callable[[], list[str]], report: SplitReport

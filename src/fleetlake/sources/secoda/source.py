@@ -59,7 +59,7 @@ CATALOG = Endpoint("resource_catalog", "base_url", "resource/catalog", ("results
                    timestamps=TIMESTAMPS)  # fmt: skip
 DETAIL = Endpoint("resource_detail", "base_url", "resource/all/{id}", (), "none", ("id",), "detail",
                   timestamps=TIMESTAMPS)  # fmt: skip
-AUDIT = Endpoint("audit_log", "base_url", "notification/workspace/", ("results",), "next", ("id",), "audit log",
+AUDIT = Endpoint("audit_log", "base_url", "notification/workspace/", ("results",), "sized", ("id",), "audit log",
                  timestamps=("created_at",))  # fmt: skip
 
 
@@ -78,6 +78,8 @@ def _base_url(region: str, base_url: str | None) -> str:
 PAGING = {
     # page numbers, driven by the answer's next link; Secoda sets its own page size
     "next": PagingStyle(lambda size, where: NextLinkPaginator(where)),
+    # the audit log takes a page size (the others answer Secoda's own)
+    "sized": PagingStyle(lambda size, where: NextLinkPaginator(where), AUDIT_PAGE_SIZE, "page_size"),
     "none": SINGLE_PAGE,
 }
 
@@ -104,7 +106,7 @@ def _catalog_resources(
     def resource_catalog() -> Iterator[list[dict[str, Any]]]:
         state = dlt.current.resource_state()
         cursor: str | None = None if full_refresh else state.get("cursor")
-        reader = CatalogReader(client, cap)
+        reader = CatalogReader(client, cap, CATALOG)
         at_cursor = set(state.get("ids_at_cursor", []))
         since = parse_timestamp(cursor) if cursor else None
         started_from[0] = since
@@ -206,7 +208,7 @@ def _audit_log_resource(client: ApiClient, days_kept: int) -> DltResource:
             # ask only for the days since the last event
             elapsed = (clock.now() - created.last_value).total_seconds() / 86400
             days = max(1, min(days_kept, ceil(elapsed) + 1))
-        for page in client.pages(AUDIT, AUDIT.path, {"days": days, "page_size": AUDIT_PAGE_SIZE}):
+        for page in client.pages(AUDIT, AUDIT.path, {"days": days}):
             yield client.shape(AUDIT, page)
 
     return dlt.resource(
