@@ -1,14 +1,18 @@
 """Commands that need no server: listing resources and refusing bad input with one paragraph."""
 
+import signal
 import subprocess
 import sys
 
 import pytest
+import requests
 from click.testing import CliRunner
 
 from fleetlake.cli import cli
+from fleetlake.emulators.base import EmulatorSetup
 from fleetlake.sources import REGISTRY
 from fleetlake.sources.tidb_cloud.source import resource_descriptions
+from tests.sources.tidb_cloud.conftest import NOW
 
 
 def test_resources_lists_every_table_with_a_description():
@@ -125,3 +129,31 @@ def test_a_toml_syntax_error_names_the_file_line_and_column_never_the_values(tmp
     assert "fleetlake does not show the values in the file" in result.stderr
     assert "toml-canary" not in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("api", list(REGISTRY))
+def test_every_api_has_its_emulator_and_resources_on_the_command_line(api, tmp_path):
+    """`fleetlake emulate <api>` serves and prints exactly the settings its source needs; `fleetlake resources
+    <api>` lists the contract's tables: for every API in the registry, the test-only one included."""
+    contract = REGISTRY[api]
+    listed = _fleetlake("resources", api, cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == list(contract.resource_descriptions())
+    command = [sys.executable, "-m", "fleetlake", "emulate", api, "--port", "0", "--now", "2026-11-15T12:00:00Z"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith(f"{contract.title} emulator on http://127.0.0.1:")
+        url = first.split(" on ")[1].split()[0]
+        lines = []
+        while not lines or not lines[-1].startswith("advance its clock"):
+            lines.append(process.stdout.readline().strip())
+        exports = [line.split("=", 1)[0].removeprefix("export ") for line in lines if line.startswith("export ")]
+        expected = contract.emulator().build(EmulatorSetup(now=NOW)).source_settings(url)
+        assert exports == [f"SOURCES__{contract.section.upper()}__{name.upper()}" for name in expected]
+        assert requests.get(url + "/_emulator/health", timeout=10).status_code == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    assert process.returncode == 0

@@ -86,3 +86,37 @@ def test_a_page_is_parsed_once_however_often_its_json_is_asked_for():
     (answer,) = answers
     assert answer.json() is answer.json()  # the one parse, not a new one per call
     assert "json" in vars(answer)
+
+
+class Refusing(BaseHTTPRequestHandler):
+    """TiDB Cloud's IAM and billing envelope: the reason in `error`, only the status text in `msgPrefix`."""
+
+    def do_GET(self):  # the name http.server dispatches to
+        body = (
+            b'{"code": 400, "error": "pageSize must be between 1 and 100", "msgPrefix": "Bad Request", "status": 400}'
+        )
+        self.send_response(400)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_refusal_shows_the_servers_reason_not_its_status_text():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1beta1/apiKeys"
+    try:
+        hook = raise_for_api_status("TiDB Cloud", "api_keys", credentials_hint="")
+        with pytest.raises(ApiError) as raised:
+            requests.get(url, hooks={"response": [hook]}, timeout=10)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert str(raised.value).startswith(
+        f"TiDB Cloud api_keys (GET {url}) answered 400: pageSize must be between 1 and 100. The API refused"
+    )
+    assert "Bad Request" not in str(raised.value)
