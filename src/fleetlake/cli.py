@@ -436,6 +436,13 @@ class _FaultsEpilog(click.Command):
 @click.option("--rate-window", default=60.0, show_default=True, help="Quota window in seconds.")
 @click.option("--now", default=None, help="The emulator's clock at start (ISO-8601); default: now.")
 @click.option(
+    "--organizations",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 50),
+    help="Organizations on the one server, each with its own keys, data and quota.",
+)
+@click.option(
     "--option",
     "-o",
     "options",
@@ -459,6 +466,7 @@ def emulate(
     rate_limit: int,
     rate_window: float,
     now: str | None,
+    organizations: int,
     options: Sequence[str],
     faults: Sequence[str],
 ) -> None:
@@ -470,6 +478,7 @@ def emulate(
       fleetlake emulate skysql -o page_token_mode=none -o seed_only_endpoints=serve
       fleetlake emulate secoda -o next_link_style=vendor -o catalog_cap=1000
       fleetlake emulate tidb -f '503@*/clusters,after=1,times=3' -f 'revoke,after=40'
+      fleetlake emulate skysql --organizations 2   # two organizations, a key each
     """
     start = None
     if now:
@@ -478,7 +487,7 @@ def emulate(
         except ValueError:
             raise ConfigurationError(f"--now {now!r} is not an ISO-8601 time; use e.g. 2026-11-01T00:00:00Z.") from None
         start = start if start.tzinfo else start.replace(tzinfo=UTC)
-    from fleetlake.emulators.base import EmulatorSetup
+    from fleetlake.emulators.base import EmulatorSetup, Organizations
     from fleetlake.emulators.faults import FaultSpecError, parse_fault
 
     extra = dict(_emulator_option(text) for text in options)
@@ -496,20 +505,22 @@ def emulate(
             faults=injected,
             options=extra,
         )
-        emulator = api.emulator().build(setup)
+        served = Organizations(api.emulator(), setup, organizations)
     except (TypeError, ValueError) as error:
         raise ConfigurationError(f"The {api.title} emulator refused its options: {error}.") from None
-    server = emulator.server(port=port)
+    server = served.server(port=port)
     click.echo(f"{api.title} emulator on {server.url} (Ctrl-C to stop)")
-    settings = emulator.source_settings(server.url)
-    click.echo(
-        f"settings for [sources.{api.section}] in .dlt/secrets.toml (the emulator's own demo key, not a real one):"
-    )
-    for setting, value in settings.items():
-        click.echo(f"  {setting} = {json.dumps(value)}")
-    click.echo(f"or in the environment, then `fleetlake run {api.name}` from another shell:")
-    for setting, value in settings.items():
-        click.echo(f"  export {env_variable(f'sources.{api.section}', setting)}={shlex.quote(str(value))}")
+    for number, settings in enumerate(served.source_settings(server.url), start=1):
+        if organizations > 1:
+            click.echo(f"organization {number} of {organizations}:")
+        click.echo(
+            f"settings for [sources.{api.section}] in .dlt/secrets.toml (the emulator's own demo key, not a real one):"
+        )
+        for setting, value in settings.items():
+            click.echo(f"  {setting} = {json.dumps(value)}")
+        click.echo(f"or in the environment, then `fleetlake run {api.name}` from another shell:")
+        for setting, value in settings.items():
+            click.echo(f"  export {env_variable(f'sources.{api.section}', setting)}={shlex.quote(str(value))}")
     click.echo(f"advance its clock: curl -X POST '{server.url}/_emulator/advance?seconds=86400'")
     for fault in injected:
         times = "every time" if fault.times is None else f"{fault.times} time(s)"

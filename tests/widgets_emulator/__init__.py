@@ -11,9 +11,20 @@ from datetime import UTC, datetime
 from typing import Any, Self
 
 from starlette.responses import Response
+from starlette.types import Scope
 
 from fleetlake.emulators.base import Emulator, EmulatorSetup, FaultPlan, FaultTarget
-from fleetlake.emulators.core import AppSpec, Call, Clock, QuotaPolicy, RequestLog, build_app, json_response, route
+from fleetlake.emulators.core import (
+    AppSpec,
+    Call,
+    Clock,
+    QuotaPolicy,
+    RequestLog,
+    build_app,
+    json_response,
+    request_header,
+    route,
+)
 from fleetlake.emulators.keyauth import HeaderKeyAuthenticator, Rejection
 from fleetlake.emulators.paging import PageTokens, token_page, token_scope
 from fleetlake.emulators.quota import QuotaDecision, QuotaLimiter
@@ -53,11 +64,12 @@ class WidgetsEmulator(Emulator):
         rate_window_seconds: float = 60.0,
         faults: Any = (),
         keys: Mapping[str, str] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if scale not in SCALES:
             raise ValueError(f"unknown scale {scale!r}: use one of {', '.join(SCALES)}")
         self.seed = seed
-        self.clock = Clock(now)
+        self.clock = clock or Clock(now)
         self.origin = int(self.clock.initial.timestamp()) - (SCALES[scale] - 1) * SPACING
         self.keys = dict(keys) if keys is not None else {DEFAULT_API_KEY: "demo"}
         self.requests = RequestLog()
@@ -80,15 +92,20 @@ class WidgetsEmulator(Emulator):
     @classmethod
     def build(cls, setup: EmulatorSetup) -> Self:
         return cls(
-            seed=setup.seed,
+            seed=setup.data_seed,
+            clock=setup.clock,
             scale=setup.scale,
             now=setup.now,
             rate_limit=setup.rate_limit,
             rate_window_seconds=setup.rate_window_seconds,
             faults=setup.faults,
-            keys={setup.key: "canary"} if setup.key else None,
+            keys={setup.key or setup.demo_key(DEFAULT_API_KEY): setup.demo_key("demo")},
             **setup.options,
         )
+
+    @staticmethod
+    def presented_key(scope: Scope) -> str | None:
+        return request_header(scope, b"x-api-key")
 
     def source_settings(self, server_url: str) -> dict[str, Any]:
         return {"api_key": next(iter(self.keys)), "base_url": server_url.rstrip("/")}

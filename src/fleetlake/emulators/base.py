@@ -7,13 +7,15 @@ in all of them once it implements `build`, `source_settings` and `expected_count
 
 from __future__ import annotations
 
+import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Self
 
 from starlette.applications import Starlette
+from starlette.types import Receive, Scope, Send
 
 from fleetlake.emulators.core import Clock, RequestLog
 from fleetlake.emulators.faults import Fault
@@ -35,6 +37,21 @@ class EmulatorSetup:
     key: str | None = None
     """The one secret key the emulator accepts (the canary of the leak scans); None: its demo key."""
     options: Mapping[str, Any] = field(default_factory=dict)
+    organization: int = 0
+    """Which of several organizations on one server this is: the first (0) has the demo keys, the n-th
+    the demo keys suffixed `-n` (another user name too, where the key has one) and the data of seed + n."""
+    clock: Clock | None = None
+    """A data clock shared with other organizations on the same server; None: its own."""
+    server_secret: bytes | None = None
+    """What the server signs its handshakes with (digest nonces), shared by organizations on one server."""
+
+    def demo_key(self, demo: str) -> str:
+        """This organization's variant of an emulator's demo key."""
+        return demo if self.organization == 0 else f"{demo}-{self.organization}"
+
+    @property
+    def data_seed(self) -> int:
+        return self.seed + self.organization
 
 
 @dataclass(frozen=True)
@@ -77,7 +94,15 @@ class Emulator(ABC):
     app: Starlette
     clock: Clock
     requests: RequestLog
+    keys: Mapping[str, Any]
+    """The keys it accepts, by what a request presents (`presented_key`)."""
     FAULT_PLAN: ClassVar[FaultPlan]
+
+    @staticmethod
+    @abstractmethod
+    def presented_key(scope: Scope) -> str | None:
+        """The key a request presents, as `keys` names it (a header's value, a digest user name), unverified:
+        it only routes the request to its organization, whose own gateway then checks it."""
 
     @classmethod
     @abstractmethod
@@ -105,3 +130,39 @@ class Emulator(ABC):
     def advance(self, delta: timedelta) -> datetime:
         """Move the data clock forward: new records appear and states move on, as the API's would."""
         return self.clock.advance(delta)
+
+
+class Organizations:
+    """Several organizations of one API on one server, as a vendor serves them: each has its own keys,
+    data and quota; a request goes to the organization whose key it presents (an unknown or missing key
+    to the first, whose gateway refuses it). They share the data clock (`/_emulator/advance` moves all)."""
+
+    def __init__(self, emulator: type[Emulator], setup: EmulatorSetup, count: int) -> None:
+        if count < 1:
+            raise ValueError(f"an emulator serves at least one organization, not {count}")
+        if setup.key is not None and count > 1:
+            raise ValueError("one key cannot open several organizations: leave `key` out for demo keys")
+        shared = Clock(setup.now)
+        secret = secrets.token_bytes(32)
+        self.emulators = [
+            emulator.build(replace(setup, organization=n, clock=shared, server_secret=secret)) for n in range(count)
+        ]
+        self.clock = shared
+        routes = {key: org for org in self.emulators for key in org.keys}
+        first = self.emulators[0]
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            org = routes.get(emulator.presented_key(scope) or "", first) if scope["type"] == "http" else first
+            await org.app(scope, receive, send)
+
+        self.app = app
+
+    def source_settings(self, server_url: str) -> list[dict[str, Any]]:
+        """Each organization's source settings, in order."""
+        return [org.source_settings(server_url) for org in self.emulators]
+
+    def server(self, port: int = 0) -> EmulatorServer:
+        return EmulatorServer(self.app, port=port)
+
+    def serve(self, port: int = 0) -> EmulatorServer:
+        return self.server(port).start()

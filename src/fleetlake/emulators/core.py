@@ -238,7 +238,8 @@ def _is_admin(scope: Scope) -> bool:
     return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def request_header(scope: Scope, name: bytes) -> str | None:
+    """A request header's value (`name` in lower case), None when absent."""
     for key, value in scope["headers"]:
         if key == name:
             return bytes(value).decode("latin-1")
@@ -336,7 +337,7 @@ class RequestLogMiddleware:
                     query=query,
                     status=status,
                     key_id=scope.get(KEY_ID),
-                    authorized=_header(scope, self.auth_header) is not None,
+                    authorized=request_header(scope, self.auth_header) is not None,
                 )
             )
 

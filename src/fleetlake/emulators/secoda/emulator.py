@@ -10,9 +10,10 @@ from typing import Any, Self
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount
+from starlette.types import Scope
 
 from fleetlake.emulators.base import Emulator, EmulatorSetup, FaultPlan, FaultTarget
-from fleetlake.emulators.core import AppSpec, Clock, RequestLog, build_app
+from fleetlake.emulators.core import AppSpec, Clock, RequestLog, build_app, request_header
 from fleetlake.emulators.faults import Fault
 from fleetlake.emulators.quota import QuotaDecision, QuotaLimiter
 from fleetlake.emulators.secoda import routes
@@ -86,6 +87,7 @@ class SecodaEmulator(Emulator):
         time_source: Callable[[], float] = time.monotonic,
         hooks: Sequence[Middleware] = (),
         faults: Sequence[Fault] = (),
+        clock: Clock | None = None,
     ) -> None:
         if isinstance(scale, str):
             if scale not in SCALES:
@@ -102,7 +104,7 @@ class SecodaEmulator(Emulator):
         self.keys: dict[str, str] = dict(keys) if keys is not None else {DEFAULT_API_KEY: DEFAULT_KEY_ID}
         if not self.keys:
             raise ValueError("keys must name at least one token")
-        self.clock = Clock(now)
+        self.clock = clock or Clock(now)
         initial = self.clock.initial
         self.data = SecodaData(seed, scale, int(initial.timestamp()) * 1_000_000 + initial.microsecond)
         self.requests = RequestLog()
@@ -134,15 +136,21 @@ class SecodaEmulator(Emulator):
     def build(cls, setup: EmulatorSetup) -> Self:
         """The emulator for `setup`; its key, if given, is the workspace's one API token."""
         return cls(
-            seed=setup.seed,
+            seed=setup.data_seed,
+            clock=setup.clock,
             scale=setup.scale,
             now=setup.now,
             rate_limit=setup.rate_limit,
             rate_window_seconds=setup.rate_window_seconds,
             faults=setup.faults,
-            keys={setup.key: DEFAULT_KEY_ID} if setup.key else None,
+            keys={setup.key or setup.demo_key(DEFAULT_API_KEY): setup.demo_key(DEFAULT_KEY_ID)},
             **setup.options,
         )
+
+    @staticmethod
+    def presented_key(scope: Scope) -> str | None:
+        word, _, token = (request_header(scope, b"authorization") or "").partition(" ")
+        return token.strip() or None if word.lower() == "bearer" else None
 
     @staticmethod
     def base_url(server_url: str) -> str:

@@ -15,7 +15,7 @@ from starlette.routing import Mount
 from starlette.types import Scope
 
 from fleetlake.emulators.base import Emulator, EmulatorSetup, FaultPlan, FaultTarget
-from fleetlake.emulators.core import AppSpec, AuthDecision, Clock, QuotaPolicy, RequestLog, build_app
+from fleetlake.emulators.core import AppSpec, AuthDecision, Clock, QuotaPolicy, RequestLog, build_app, request_header
 from fleetlake.emulators.faults import Fault
 from fleetlake.emulators.keyauth import HeaderKeyAuthenticator, Rejection
 from fleetlake.emulators.quota import QuotaDecision, QuotaLimiter
@@ -139,6 +139,7 @@ class SkySQLEmulator(Emulator):
         time_source: Callable[[], float] = time.monotonic,
         hooks: Sequence[Middleware] = (),
         faults: Sequence[Fault] = (),
+        clock: Clock | None = None,
     ) -> None:
         if isinstance(scale, str):
             if scale not in SCALES:
@@ -155,7 +156,7 @@ class SkySQLEmulator(Emulator):
         self.page_token_mode = page_token_mode
         self.seed_only_endpoints = seed_only_endpoints
         self.retry_after_seconds = retry_after_seconds
-        self.clock = Clock(now)
+        self.clock = clock or Clock(now)
         self.data = SkySQLData(seed, scale, int(self.clock.initial.timestamp()))
         self.keys: dict[str, str] = dict(keys) if keys is not None else {DEFAULT_API_KEY: self.data.org_id}
         if not self.keys:
@@ -201,15 +202,20 @@ class SkySQLEmulator(Emulator):
     def build(cls, setup: EmulatorSetup) -> Self:
         """The emulator for `setup`; its key, if given, belongs to the emulated organization."""
         return cls(
-            seed=setup.seed,
+            seed=setup.data_seed,
+            clock=setup.clock,
             scale=setup.scale,
             now=setup.now,
             rate_limit=setup.rate_limit,
             rate_window_seconds=setup.rate_window_seconds,
             faults=setup.faults,
-            keys={setup.key: organization_id(setup.seed)} if setup.key else None,
+            keys={setup.key or setup.demo_key(DEFAULT_API_KEY): organization_id(setup.data_seed)},
             **setup.options,
         )
+
+    @staticmethod
+    def presented_key(scope: Scope) -> str | None:
+        return request_header(scope, b"x-api-key")
 
     @staticmethod
     def base_url(server_url: str) -> str:

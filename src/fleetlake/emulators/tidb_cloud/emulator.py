@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.responses import Response
 from starlette.routing import Mount
+from starlette.types import Scope
 
 from fleetlake.emulators.base import Emulator, EmulatorSetup, FaultPlan, FaultTarget
 from fleetlake.emulators.core import (
@@ -22,6 +24,7 @@ from fleetlake.emulators.core import (
     RequestLog,
     build_app,
     json_response,
+    request_header,
 )
 from fleetlake.emulators.digest import DigestAuthenticator, DigestVerifier
 from fleetlake.emulators.faults import Fault
@@ -130,12 +133,14 @@ class TiDBCloudEmulator(Emulator):
         rate_limit: int | None = 100,
         rate_window_seconds: float = 60.0,
         nonce_ttl_seconds: float = 300,
+        nonce_secret: bytes | None = None,
         keys: Mapping[str, ApiKey] | None = None,
         shape: str = "vendor",
         time_source: Callable[[], float] = time.monotonic,
         hooks: Sequence[Middleware] = (),
         faults: Sequence[Fault] = (),
         latency_seconds: float = 0.0,
+        clock: Clock | None = None,
     ) -> None:
         if isinstance(scale, str):
             if scale not in SCALES:
@@ -151,7 +156,7 @@ class TiDBCloudEmulator(Emulator):
             if keys is not None
             else {DEFAULT_PUBLIC_KEY: ApiKey(DEFAULT_PRIVATE_KEY, ("org:owner",), "fleetlake demo")}
         )
-        self.clock = Clock(now)
+        self.clock = clock or Clock(now)
         self.data = TiDBData(seed, scale, int(self.clock.initial.timestamp()))
         self.requests = RequestLog()
         self.context = Context(self.data, self.clock, self.keys, shape)
@@ -160,6 +165,7 @@ class TiDBCloudEmulator(Emulator):
             realm=REALM,
             passwords=lambda user: self.keys[user].private_key if user in self.keys else None,
             nonce_ttl_seconds=nonce_ttl_seconds,
+            secret=nonce_secret,
             time_source=time_source,
         )
         mounts = [
@@ -190,9 +196,12 @@ class TiDBCloudEmulator(Emulator):
     @classmethod
     def build(cls, setup: EmulatorSetup) -> Self:
         """The emulator for `setup`; its key, if given, is the private key of `DEFAULT_PUBLIC_KEY`, an owner."""
-        keys = {DEFAULT_PUBLIC_KEY: ApiKey(setup.key, ("org:owner",), "fleetlake demo")} if setup.key else None
+        private = setup.key or setup.demo_key(DEFAULT_PRIVATE_KEY)
+        keys = {setup.demo_key(DEFAULT_PUBLIC_KEY): ApiKey(private, ("org:owner",), "fleetlake demo")}
         return cls(
-            seed=setup.seed,
+            seed=setup.data_seed,
+            clock=setup.clock,
+            nonce_secret=setup.server_secret,
             scale=setup.scale,
             now=setup.now,
             rate_limit=setup.rate_limit,
@@ -209,6 +218,12 @@ class TiDBCloudEmulator(Emulator):
         query = {"filter": {"timeRange": period}, "groups": {"groupBy": ["service"], "timeGranularity": "day"}}
         answer = billing.cost_explorer(self.context, json.dumps(query).encode())
         return sum(len(element.get("breakdown") or [None]) for element in answer["elements"])
+
+    @staticmethod
+    def presented_key(scope: Scope) -> str | None:
+        """The digest user name (the public key) of `Authorization: Digest username="..."`."""
+        found = re.search(r'username="([^"]*)"', request_header(scope, b"authorization") or "")
+        return found.group(1) if found else None
 
     @staticmethod
     def base_urls(server_url: str) -> dict[str, str]:
