@@ -119,15 +119,30 @@ def common_options(func: F) -> F:
     )(func)
 
 
-def api_argument(func: F) -> F:
+def api_argument(func: F, *, required: bool = True) -> F:
     """The API name argument, shared by every command that acts on one API."""
 
-    def remember(ctx: click.Context, _: click.Parameter, value: str) -> ApiContract:
+    def remember(ctx: click.Context, _: click.Parameter, value: str | None) -> ApiContract | None:
+        if value is None:
+            return None
         spec = get_api(value)
         ctx.ensure_object(dict)["api"] = spec
         return spec
 
-    return click.argument("api", type=click.Choice(API_NAMES), metavar="API", callback=remember)(func)
+    metavar = "API" if required else "[API]"
+    argument = click.argument(
+        "api", type=click.Choice(API_NAMES), metavar=metavar, required=required, callback=remember
+    )
+    return argument(func)
+
+
+def optional_api_argument(func: F) -> F:
+    """The API name, or none for every configured API."""
+    return api_argument(func, required=False)
+
+
+FLEET_DATABASE = "fleetlake.duckdb"
+"""The one DuckDB file `fleetlake run` (no API named) loads every configured API into."""
 
 
 def destination_options(func: F) -> F:
@@ -317,7 +332,7 @@ def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None, wai
 
 @cli.command("run")
 @common_options
-@api_argument
+@optional_api_argument
 @destination_options
 @click.option("--resources", "-r", default=None, help="Comma-separated resources to load (default: all).")
 @click.option(
@@ -336,7 +351,7 @@ def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None, wai
     help="Table format of a filesystem destination (default delta; none = plain parquet, refused where tables merge).",
 )
 def run_command(
-    api: ApiContract,
+    api: ApiContract | None,
     destination: str,
     dataset_name: str | None,
     resources: str | None,
@@ -348,43 +363,105 @@ def run_command(
 ) -> None:
     """Load the real API with the credentials in .dlt/secrets.toml or the environment.
 
+    With no API named, every configured API (its keys set) loads, into one database: on DuckDB one file,
+    fleetlake.duckdb, each API in its own dataset. An API that fails is reported and the others load.
+
     A resource that fails (a 404, a 400, an answer it cannot read) fails alone: the others load, the
     table says which did not and why, and the exit code is 7 (8 when a list may be incomplete).
 
     \b
     Example:
+      fleetlake run                      # every configured API into fleetlake.duckdb
       fleetlake run tidb
       fleetlake run tidb --resources clusters,audit_logs --destination postgres
       fleetlake run skysql --strict      # all or nothing
     """
-    from fleetlake.pipelines import DEFAULT_DESTINATION, run, writable_folder
+    from fleetlake.pipelines import DEFAULT_DESTINATION, duckdb_file, run, writable_folder
 
     signal.signal(signal.SIGTERM, _terminate)
     names = [name.strip() for name in resources.split(",") if name.strip()] if resources else None
+    if api is None and names:
+        raise ConfigurationError(
+            "--resources names one API's resources: name the API too, e.g. `fleetlake run tidb --resources "
+            "clusters`, or leave --resources out to load every configured API whole."
+        )
+    apis = [api] if api is not None else _configured_apis()
     if pipelines_dir is not None:
         fix = "Set --pipelines-dir to a folder you can write to, or leave it out for dlt's own (~/.dlt/pipelines)."
         writable_folder(pipelines_dir, what=f"--pipelines-dir {pipelines_dir}", fix=fix)
+    duckdb_path = None
     if destination == DEFAULT_DESTINATION:
-        # the DuckDB file is <pipeline>.duckdb in the current folder, where the seed pages' scripts find it
+        # one API: <pipeline>.duckdb in the current folder, where the seed pages' scripts find it; every API:
+        # the one fleet file (unless DESTINATION__DUCKDB__CREDENTIALS names another)
+        file_name = f"{api.pipeline_name}.duckdb" if api is not None else FLEET_DATABASE
+        duckdb_path = None if api is not None else duckdb_file(None, FLEET_DATABASE.removesuffix(".duckdb"))
         fix = "Run fleetlake from a folder you can write to, or load elsewhere with --destination."
-        where = f"The current folder {Path.cwd()}, where run writes {api.pipeline_name}.duckdb,"
+        where = f"The current folder {Path.cwd()}, where run writes {file_name},"
         writable_folder(Path.cwd(), what=where, fix=fix)
         # 40 MB this process never needs; other destinations' drivers may import pandas (fleetlake/imports.py)
         keep_pandas_out()
-    report = run(
-        api,
-        resources=names,
-        destination=destination,
-        dataset_name=dataset_name,
-        pipelines_dir=pipelines_dir,
-        progress=sys.stderr.isatty() if progress is None else progress,
-        strict=strict,
-        wait=wait,
-        on_wait=_say,
-        table_format=table_format,
-    )
-    _print_report(report, label=api.title)
-    _finish([report])
+    reports: list[RunReport] = []
+    failures: list[tuple[ApiContract, int]] = []
+    for each in apis:
+        try:
+            report = run(
+                each,
+                resources=names,
+                destination=destination,
+                duckdb_path=duckdb_path,
+                dataset_name=dataset_name,
+                pipelines_dir=pipelines_dir,
+                progress=sys.stderr.isatty() if progress is None else progress,
+                strict=strict,
+                wait=wait,
+                on_wait=_say,
+                table_format=table_format,
+            )
+        except Exception as error:
+            if api is not None:
+                raise  # one API named: its error is the command's
+            # every API: one that fails (a refused key, an unreachable host) costs the others nothing
+            message, code = explain(error, each)
+            click.echo(f"failed: {each.title}: {' '.join(message.split())}", err=True)
+            failures.append((each, code))
+            continue
+        _print_report(report, label=each.title)
+        reports.append(report)
+    if failures and not reports:
+        raise SystemExit(failures[0][1])
+    if failures:
+        titles = ", ".join(each.title for each, _ in failures)
+        click.echo(
+            f"partial run: {len(reports)} of {len(apis)} APIs loaded; {titles} failed (see above) and keep "
+            f"their last complete load (exit {PARTIAL_EXIT}).",
+            err=True,
+        )
+        _finish(reports)
+        raise SystemExit(PARTIAL_EXIT)
+    _finish(reports)
+
+
+def _configured_apis() -> list[ApiContract]:
+    """The APIs whose secret settings are set (in .dlt/secrets.toml or the environment), in registry order;
+    a note names the others, and none configured is an error saying how to configure one."""
+    import dlt
+
+    configured: list[ApiContract] = []
+    left: list[ApiContract] = []
+    for contract in REGISTRY.values():
+        present = [bool(dlt.secrets.get(f"sources.{contract.section}.{name}")) for name in contract.secret_settings]
+        (configured if present and all(present) else left).append(contract)
+    if not configured:
+        example = REGISTRY[API_NAMES[0]]
+        keys = ", ".join(example.secret_settings)
+        raise ConfigurationError(
+            f"No API is configured: set the keys of at least one under [sources.<section>] in .dlt/secrets.toml "
+            f"or the environment (for {example.title}: {keys} under [sources.{example.section}]), or name an "
+            "API (`fleetlake run tidb`) to see what it is missing. `fleetlake demo` needs no keys."
+        )
+    if left:
+        click.echo(f"not configured, not loaded: {', '.join(c.title for c in left)}", err=True)
+    return configured
 
 
 @cli.command()
