@@ -400,9 +400,24 @@ def run_command(
         writable_folder(Path.cwd(), what=where, fix=fix)
         # 40 MB this process never needs; other destinations' drivers may import pandas (fleetlake/imports.py)
         keep_pandas_out()
-    reports: list[RunReport] = []
-    failures: list[tuple[ApiContract, int]] = []
+    from fleetlake.accounts import Account, configured_accounts
+
+    # every (API, account) to load: an API's named accounts, or its one key of the seed pages' section
+    jobs: list[tuple[ApiContract, Account | None]] = []
+    failures: list[tuple[str, int]] = []
     for each in apis:
+        try:
+            accounts = configured_accounts(each)
+        except ConfigurationError as error:
+            if api is not None:
+                raise
+            click.echo(f"failed: {each.title}: {' '.join(str(error).split())}", err=True)
+            failures.append((each.title, error.exit_code))
+            continue
+        jobs += [(each, account) for account in accounts] if accounts is not None else [(each, None)]
+    reports: list[RunReport] = []
+    for each, account in jobs:
+        label = f"{each.title} ({account.name})" if account else each.title
         try:
             report = run(
                 each,
@@ -416,24 +431,26 @@ def run_command(
                 wait=wait,
                 on_wait=_say,
                 table_format=table_format,
+                account=account,
             )
         except Exception as error:
-            if api is not None:
-                raise  # one API named: its error is the command's
-            # every API: one that fails (a refused key, an unreachable host) costs the others nothing
+            if len(jobs) == 1 and not failures:
+                raise  # one API, one account: its error is the command's
+            # several: one that fails (a refused key, an unreachable host) costs the others nothing
             message, code = explain(error, each)
-            click.echo(f"failed: {each.title}: {' '.join(message.split())}", err=True)
-            failures.append((each, code))
+            click.echo(f"failed: {label}: {' '.join(message.split())}", err=True)
+            failures.append((label, code))
             continue
-        _print_report(report, label=each.title)
+        _print_report(report, label=label)
         reports.append(report)
     if failures and not reports:
         raise SystemExit(failures[0][1])
     if failures:
-        titles = ", ".join(each.title for each, _ in failures)
+        titles = ", ".join(title for title, _ in failures)
+        total = len(reports) + len(failures)
         click.echo(
-            f"partial run: {len(reports)} of {len(apis)} APIs loaded; {titles} failed (see above) and keep "
-            f"their last complete load (exit {PARTIAL_EXIT}).",
+            f"partial run: {len(reports)} of {total} loaded; {titles} failed (see above) and keep their last "
+            f"complete load (exit {PARTIAL_EXIT}).",
             err=True,
         )
         _finish(reports)
@@ -446,11 +463,14 @@ def _configured_apis() -> list[ApiContract]:
     a note names the others, and none configured is an error saying how to configure one."""
     import dlt
 
+    from fleetlake.accounts import setting
+
     configured: list[ApiContract] = []
     left: list[ApiContract] = []
     for contract in REGISTRY.values():
         present = [bool(dlt.secrets.get(f"sources.{contract.section}.{name}")) for name in contract.secret_settings]
-        (configured if present and all(present) else left).append(contract)
+        named = setting(f"sources.{contract.section}.accounts") is not None
+        (configured if named or (present and all(present)) else left).append(contract)
     if not configured:
         example = REGISTRY[API_NAMES[0]]
         keys = ", ".join(example.secret_settings)

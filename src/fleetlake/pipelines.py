@@ -32,6 +32,7 @@ from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
 from fleetlake import clock, local_state, locks, partial
+from fleetlake.accounts import Account, tag_rows
 from fleetlake.destinations import passwordless_postgres
 from fleetlake.duckdb_destination import COPY_MEMORY_LIMIT, resumable_duckdb
 from fleetlake.errors import ConfigurationError
@@ -207,15 +208,17 @@ def make_pipeline(
     pipelines_dir: Path | None = None,
     duckdb_path: Path | None = None,
     progress: bool = False,
+    pipeline_name: str | None = None,
 ) -> Pipeline:
-    """The API's pipeline under the names the seed pages use (e.g. `tidb_instance_pipeline`)."""
+    """The API's pipeline under the names the seed pages use (e.g. `tidb_instance_pipeline`), or an
+    account's own (`tidb_instance_pipeline_prod`), loading the same dataset and DuckDB file."""
     options: dict[str, Any] = {}
     if pipelines_dir is not None:
         options["pipelines_dir"] = str(pipelines_dir)
     if progress:
         options["progress"] = LogCollector(log_period=10.0, logger=sys.stderr)
     pipeline: Pipeline = dlt.pipeline(
-        pipeline_name=api.pipeline_name,
+        pipeline_name=pipeline_name or api.pipeline_name,
         destination=resolve_destination(destination, duckdb_path, api.pipeline_name),
         dataset_name=dataset_name or api.dataset_name,
         **options,
@@ -427,6 +430,7 @@ def run(
     wait: bool = True,
     on_wait: Callable[[str], None] | None = None,
     table_format: str | None = None,
+    account: Account | None = None,
 ) -> RunReport:
     """Extract, normalize and load one API; returns what is in the destination afterwards.
 
@@ -455,24 +459,34 @@ def run(
     is_duckdb = destination is None or destination == DEFAULT_DESTINATION
     duckdb = duckdb_file(duckdb_path, api.pipeline_name) if is_duckdb else None
     target = resolve_destination(destination, duckdb_path, api.pipeline_name)
+    # an account: its own settings over the section's, its own pipeline (state, cursors), rows tagged
+    settings = {**(account.settings if account else {}), **dict(source_kwargs or {})}
+    name = account.pipeline_name(api) if account else api.pipeline_name
     with collecting(outcomes):
-        source = select_resources(api, api.make_source(**dict(source_kwargs or {})), resources)
+        source = select_resources(api, api.make_source(**settings), resources)
+        if account is not None:
+            tag_rows(source, account)
     root = Path(pipelines_dir or get_dlt_pipelines_dir()).expanduser().resolve()
-    working_dir = root / api.pipeline_name
+    working_dir = root / name
     started_at = clock.now().isoformat(timespec="seconds")
     hold = functools.partial(locks.holding, wait=wait, started=started_at, on_wait=on_wait)
     with contextlib.ExitStack() as stack:
-        stack.enter_context(hold(f"pipeline:{working_dir}", f"pipeline {api.pipeline_name} in {root}"))
-        local_state.check_readable(working_dir, api.pipeline_name)
+        stack.enter_context(hold(f"pipeline:{working_dir}", f"pipeline {name} in {root}"))
+        local_state.check_readable(working_dir, name)
 
         def pipeline_for(where: Any) -> Pipeline:
             return make_pipeline(
-                api, destination=where, dataset_name=dataset_name, pipelines_dir=root, progress=progress
+                api,
+                destination=where,
+                dataset_name=dataset_name,
+                pipelines_dir=root,
+                progress=progress,
+                pipeline_name=name,
             )
 
         pipeline = pipeline_for(target)
         identity = destination_identity(pipeline, duckdb)
-        if local_state.check_destination(working_dir, api.pipeline_name, identity):
+        if local_state.check_destination(working_dir, name, identity):
             pipeline = pipeline_for(target)
         if duckdb is not None:
             stack.enter_context(hold(f"duckdb:{duckdb}", f"the DuckDB file {duckdb}"))

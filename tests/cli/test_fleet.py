@@ -75,7 +75,7 @@ def test_an_api_that_fails_costs_the_others_nothing(tmp_path, clean_env):
     assert len(failed) == 1
     assert "answered 401 Unauthorized" in failed[0]
     assert "revoked-key" not in result.stdout + result.stderr
-    assert "partial run: 1 of 2 APIs loaded; SkySQL failed (see above)" in result.stderr
+    assert "partial run: 1 of 2 loaded; SkySQL failed (see above)" in result.stderr
     with duckdb.connect(str(tmp_path / "fleetlake.duckdb"), read_only=True) as connection:
         assert connection.execute("SELECT count(*) FROM secoda_data.resource_catalog").fetchall() == [(600,)]
 

@@ -1,0 +1,144 @@
+"""Several accounts of one API: named in configuration, each with its own keys, loaded side by side.
+
+The seed pages' single section (`[sources.tidb_instance_source]` with one key) stays one account, loaded
+exactly as before. Naming accounts turns the section into their defaults:
+
+    [sources.tidb_instance_source]
+    accounts = ["prod", "staging"]       # or SOURCES__TIDB_INSTANCE_SOURCE__ACCOUNTS='["prod","staging"]'
+
+    [sources.tidb_instance_source.prod]  # SOURCES__TIDB_INSTANCE_SOURCE__PROD__PUBLIC_KEY, ...
+    public_key = "..."
+    private_key = "..."
+
+Each account's settings are read from its own section and fall back to the API's (a shared `base_url`),
+except its secrets, which must be its own: a key that silently fell back would load one organization
+twice under two names. Each account is its own dlt pipeline (`tidb_instance_pipeline_prod`), so its
+state and incremental cursors are its own, loading into the API's one dataset; every row carries the
+account's name in `fleetlake_account`, which leads every primary key, so two organizations with the same
+ids never collide and removing an account from the list removes none of its rows.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from fleetlake.errors import ConfigurationError, env_variable
+from fleetlake.sources.api import ApiContract
+
+ACCOUNT_COLUMN = "fleetlake_account"
+"""The column naming the account of every row, first in every primary key."""
+NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+@dataclass(frozen=True)
+class Account:
+    """One configured account of an API: its name and the settings given in its own section."""
+
+    name: str
+    settings: dict[str, Any] = field(default_factory=dict, repr=False)  # holds secrets: never shown
+
+    def pipeline_name(self, api: ApiContract) -> str:
+        return f"{api.pipeline_name}_{self.name}"
+
+
+def _names(raw: Any, api: ApiContract) -> list[str]:
+    where = f"`accounts` in [sources.{api.section}] (or {env_variable(f'sources.{api.section}', 'accounts')})"
+    if isinstance(raw, str):
+        text = raw.strip()
+        try:
+            raw = json.loads(text) if text.startswith("[") else [part.strip() for part in text.split(",")]
+        except ValueError:
+            raise ConfigurationError(f"{where} is {raw!r}, which is not a list of names.") from None
+    if not isinstance(raw, list) or not raw or not all(isinstance(name, str) for name in raw):
+        raise ConfigurationError(
+            f'{where} must be a list of account names, e.g. accounts = ["prod", "staging"]; it is {raw!r}.'
+        )
+    for name in raw:
+        if not NAME.fullmatch(name):
+            raise ConfigurationError(
+                f"{where} names {name!r}: an account name is lower-case letters, digits and underscores, starting "
+                "with a letter (it names the account's pipeline and its section)."
+            )
+    if len(set(raw)) != len(raw):
+        raise ConfigurationError(f"{where} names an account twice: {raw!r}.")
+    return list(raw)
+
+
+def configured_accounts(api: ApiContract, lookup: Callable[[str], Any] | None = None) -> list[Account] | None:
+    """The API's named accounts with their own settings, or None when it names none (the seed pages' one key).
+
+    `lookup(key)` reads a setting (dlt's secrets, then its config, by default).
+    """
+    get = lookup or setting
+    raw = get(f"sources.{api.section}.accounts")
+    if raw is None:
+        return None
+    accounts = []
+    parameters = [name for name in inspect.signature(inspect.unwrap(api.source())).parameters if name != "accounts"]
+    for name in _names(raw, api):
+        section = f"sources.{api.section}.{name}"
+        settings: dict[str, Any] = {}
+        for parameter in parameters:
+            value: Any = get(f"{section}.{parameter}")
+            if value is not None:
+                settings[parameter] = value
+        missing = [secret for secret in api.secret_settings if not settings.get(secret)]
+        if missing:
+            variables = ", ".join(env_variable(section, secret) for secret in missing)
+            raise ConfigurationError(
+                f"Account {name!r} of {api.title} has no {', '.join(missing)} of its own: set "
+                f"{', '.join(missing)} under [{section}] in .dlt/secrets.toml (or {variables}). An account's keys are "
+                "never taken from another section: that would load one organization under two names."
+            )
+        accounts.append(Account(name, settings))
+    return accounts
+
+
+def setting(key: str) -> Any:
+    """A setting from dlt's secrets (secrets.toml, the environment), else its config (config.toml)."""
+    import dlt
+
+    value: Any = dlt.secrets.get(key)
+    return value if value is not None else dlt.config.get(key)
+
+
+def tag_rows(source: Any, account: Account) -> Any:
+    """Every resource of `source` writes `fleetlake_account` on its rows, first in its primary key."""
+    for resource in source.resources.values():
+        columns = resource.compute_table_schema().get("columns", {})
+        key = [name for name, column in columns.items() if column.get("primary_key")]
+        resource.add_map(_tagger(account.name))
+        if key:
+            resource.apply_hints(primary_key=[ACCOUNT_COLUMN, *key])
+    return source
+
+
+def _tagger(name: str) -> Callable[[Any], Any]:
+    def tag(item: Any) -> Any:
+        if isinstance(item, dict):
+            return {ACCOUNT_COLUMN: name, **item}
+        if isinstance(item, list):
+            return [{ACCOUNT_COLUMN: name, **row} if isinstance(row, dict) else row for row in item]
+        return _tag_arrow(item, name)
+
+    return tag
+
+
+def _tag_arrow(item: Any, name: str) -> Any:
+    """An Arrow table or batch with the account as a first column (the audit logs come as Arrow)."""
+    columns = getattr(item, "column_names", None)
+    if columns is None or ACCOUNT_COLUMN in columns:
+        return item
+    import pyarrow as pa
+
+    return item.add_column(0, ACCOUNT_COLUMN, pa.array([name] * item.num_rows, pa.string()))
+
+
+def each(accounts: list[Account] | None) -> Iterator[Account | None]:
+    """The accounts to run: the named ones, or the one unnamed account of the seed pages' section."""
+    yield from accounts if accounts is not None else [None]

@@ -1,0 +1,134 @@
+"""Several accounts of one API in one database, through the command line against emulators over real
+sockets: the same ids of two organizations load as two rows, each account's cursor moves alone, an
+account without its own key is refused, and one failing account costs the others nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import duckdb
+import pytest
+
+from fleetlake.accounts import ACCOUNT_COLUMN, Account, configured_accounts
+from fleetlake.emulators.base import EmulatorSetup
+from fleetlake.errors import ConfigurationError
+from fleetlake.sources import get_api
+from tests.cli.test_end_to_end import fleetlake
+from tests.sources.tidb_cloud.conftest import NOW
+
+
+def _accounts_env(clean_env, api: str, accounts: dict[str, tuple[object, str]]) -> dict[str, str]:
+    """`accounts = [...]` and each account's settings (its emulator's) under its own section."""
+    section = get_api(api).section.upper()
+    env = {**clean_env, f"SOURCES__{section}__ACCOUNTS": ",".join(accounts)}
+    for name, (emulator, url) in accounts.items():
+        for setting, value in emulator.source_settings(url).items():
+            env[f"SOURCES__{section}__{name.upper()}__{setting.upper()}"] = str(value)
+    return env
+
+
+def _rows(database, sql):
+    with duckdb.connect(str(database), read_only=True) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def test_the_same_ids_in_two_organizations_load_as_two_rows(tmp_path, clean_env):
+    # two organizations with the very same data (one seed), each behind its own key and server
+    prod = get_api("skysql").emulator().build(EmulatorSetup(now=NOW, key="prod-key"))
+    staging = get_api("skysql").emulator().build(EmulatorSetup(now=NOW, key="staging-key"))
+    with prod.serve() as a, staging.serve() as b:
+        env = _accounts_env(clean_env, "skysql", {"prod": (prod, a.url), "staging": (staging, b.url)})
+        result = fleetlake("run", "skysql", "--pipelines-dir", str(tmp_path / "pipelines"), env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    database = tmp_path / "skysql_pipeline.duckdb"
+    assert f"SkySQL (prod): loaded into {database}, dataset skysql_data" in result.stdout
+    assert f"SkySQL (staging): loaded into {database}, dataset skysql_data" in result.stdout
+    assert _rows(
+        database,
+        f"SELECT {ACCOUNT_COLUMN}, count(*), count(DISTINCT id) FROM skysql_data.services GROUP BY 1 ORDER BY 1",
+    ) == [
+        ("prod", 8, 8),
+        ("staging", 8, 8),
+    ]
+    assert _rows(database, "SELECT count(DISTINCT id) FROM skysql_data.services") == [(8,)]
+    # each account is its own pipeline: its own state beside the other's
+    assert sorted(p.name for p in (tmp_path / "pipelines").iterdir()) == [
+        "skysql_pipeline_prod",
+        "skysql_pipeline_staging",
+    ]
+    assert "prod-key" not in result.stdout + result.stderr
+
+
+def test_each_accounts_cursor_moves_alone(tmp_path, clean_env):
+    prod = get_api("tidb").emulator().build(EmulatorSetup(now=NOW, key="prod-private"))
+    staging = get_api("tidb").emulator().build(EmulatorSetup(now=NOW, key="staging-private"))
+    args = ("run", "tidb", "--resources", "audit_logs", "--pipelines-dir", str(tmp_path / "pipelines"))
+    with prod.serve() as a, staging.serve() as b:
+        env = _accounts_env(clean_env, "tidb", {"prod": (prod, a.url), "staging": (staging, b.url)})
+        first = fleetlake(*args, env=env, cwd=tmp_path)
+        assert first.returncode == 0, first.stderr[-3000:]
+        before = prod.expected_counts()["audit_logs"]
+        prod.advance(timedelta(days=1))  # new audit logs in prod only
+        second = fleetlake(*args, env=env, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr[-3000:]
+    after = prod.expected_counts()["audit_logs"]
+    assert after > before
+    counts = _rows(tmp_path / "tidb_instance_pipeline.duckdb",
+                   f"SELECT {ACCOUNT_COLUMN}, count(*) FROM tidb_instance_data.audit_logs GROUP BY 1 ORDER BY 1")  # fmt: skip
+    assert counts == [("prod", after), ("staging", before)]
+    # the second run loaded prod's new entries and nothing of staging's, whose cursor stayed put (the rows
+    # column is the table's, every account's)
+    tables = second.stdout.split("TiDB Cloud (staging): loaded into")
+    assert f"  audit_logs  {after + before:>8}  {after - before:>8}  loaded" in tables[0]
+    assert f"  audit_logs  {after + before:>8}         0  loaded" in tables[1]
+
+
+def test_an_account_without_its_own_key_is_refused(tmp_path, clean_env):
+    prod = get_api("skysql").emulator().build(EmulatorSetup(now=NOW, key="prod-key"))
+    env = _accounts_env(clean_env, "skysql", {"prod": (prod, "http://127.0.0.1:9")})
+    env["SOURCES__SKYSQL_SOURCE__ACCOUNTS"] = "prod,staging"
+    env["SOURCES__SKYSQL_SOURCE__API_KEY"] = "the-sections-key"  # never taken for staging
+    result = fleetlake("run", "skysql", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "error: Account 'staging' of SkySQL has no api_key of its own: set api_key under "
+        "[sources.skysql_source.staging] in .dlt/secrets.toml (or SOURCES__SKYSQL_SOURCE__STAGING__API_KEY)."
+    )
+    assert "the-sections-key" not in result.stderr
+
+
+def test_one_failing_account_costs_the_others_nothing(tmp_path, clean_env):
+    prod = get_api("secoda").emulator().build(EmulatorSetup(now=NOW, key="prod-token"))
+    staging = get_api("secoda").emulator().build(EmulatorSetup(now=NOW, key="staging-token"))
+    with prod.serve() as a, staging.serve() as b:
+        env = _accounts_env(clean_env, "secoda", {"prod": (prod, a.url), "staging": (staging, b.url)})
+        env["SOURCES__SECODA_SOURCE__STAGING__API_KEY"] = "a-revoked-token"
+        result = fleetlake("run", "secoda", "--pipelines-dir", str(tmp_path / "pipelines"), env=env, cwd=tmp_path)
+    assert result.returncode == 7, result.stderr[-3000:]
+    failed = [line for line in result.stderr.splitlines() if line.startswith("failed: Secoda (staging): ")]
+    assert len(failed) == 1
+    assert "answered 401 Unauthorized" in failed[0]
+    assert "partial run: 1 of 2 loaded; Secoda (staging) failed (see above)" in result.stderr
+    assert "a-revoked-token" not in result.stdout + result.stderr
+    assert _rows(tmp_path / "secoda_pipeline.duckdb",
+                 f"SELECT {ACCOUNT_COLUMN}, count(*) FROM secoda_data.tags GROUP BY 1") == [("prod", 15)]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("raw", "names"),
+    [(["prod", "staging"], ["prod", "staging"]), ('["eu_1"]', ["eu_1"]), ("prod, staging", ["prod", "staging"])],
+)
+def test_accounts_are_read_as_toml_lists_json_or_commas(raw, names):
+    values = {"sources.skysql_source.accounts": raw}
+    values.update({f"sources.skysql_source.{n}.api_key": f"key-{n}" for n in names})
+    accounts = configured_accounts(get_api("skysql"), values.get)
+    assert accounts == [Account(n, {"api_key": f"key-{n}"}) for n in names]
+    assert "key-" not in repr(accounts)  # an account's settings hold its secrets: never shown
+
+
+@pytest.mark.parametrize(("raw", "said"), [("Prod", "'Prod'"), ("a,a", "twice"), ([], "must be a list")])
+def test_a_bad_account_list_is_named(raw, said):
+    with pytest.raises(ConfigurationError) as raised:
+        configured_accounts(get_api("skysql"), {"sources.skysql_source.accounts": raw}.get)
+    assert said in str(raised.value)
+    assert "`accounts` in [sources.skysql_source]" in str(raised.value)
