@@ -119,9 +119,17 @@ def test_the_workflow_is_scheduled_takes_every_secret_from_the_platform_and_load
         admin.close()
 
 
-def test_the_cron_script_loads_into_its_folder_and_logs_each_run(emulated, tmp_path):
+def test_the_cron_script_loads_into_its_folder_and_logs_each_run(clean_env, tmp_path):
     line = next(line for line in CRON.read_text().splitlines() if "FLEETLAKE_HOME=/srv" in line)
     assert valid_cron(" ".join(line.lstrip("# ").split()[:5]))
+    # one API is enough here: the script's part is the folder, the keys' file, the log and the exit code
+    skysql = next(c for c in BUNDLED if c.name == "skysql")
+    emulator = skysql.emulator().build(EmulatorSetup(now=NOW))
+    with emulator.serve() as server:
+        _run_cron(_emulated_env(clean_env, [(skysql, emulator, server)]), tmp_path)
+
+
+def _run_cron(emulated: dict[str, str], tmp_path: Path) -> None:
     env = {**emulated, "FLEETLAKE_HOME": str(tmp_path), "FLEETLAKE_PROJECT": str(ROOT)}
     for _ in range(2):  # the second run finds the first's state and file
         result = subprocess.run([str(CRON)], capture_output=True, text=True, env=env, cwd="/", timeout=300)
