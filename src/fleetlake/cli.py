@@ -266,13 +266,19 @@ def _finish(reports: Sequence[RunReport]) -> None:
     raise SystemExit(code)
 
 
-@contextmanager
-def _demo_emulator(api: ApiContract, seed: int) -> Iterator[dict[str, Any]]:
-    from fleetlake.emulators.base import EmulatorSetup
+DEMO_ACCOUNTS = ("org1", "org2")
+"""The demo's accounts: two organizations of each API, as most teams have."""
 
-    emulator = api.emulator().build(EmulatorSetup(seed=seed, scale="demo", rate_limit=100, rate_window_seconds=1.0))
-    with emulator.serve(port=0) as server:
-        yield emulator.source_settings(server.url)
+
+@contextmanager
+def _demo_emulator(api: ApiContract, seed: int) -> Iterator[list[dict[str, Any]]]:
+    """The API's emulator serving one organization per demo account; each one's settings, in order."""
+    from fleetlake.emulators.base import EmulatorSetup, Organizations
+
+    setup = EmulatorSetup(seed=seed, scale="demo", rate_limit=100, rate_window_seconds=1.0)
+    served = Organizations(api.emulator(), setup, len(DEMO_ACCOUNTS))
+    with served.serve(port=0) as server:
+        yield served.source_settings(server.url)
 
 
 @cli.command()
@@ -290,13 +296,15 @@ def _demo_emulator(api: ApiContract, seed: int) -> Iterator[dict[str, Any]]:
 @strict_option
 @wait_option
 def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None, wait: bool) -> None:
-    """Load the bundled emulators (no credentials, no network) into fleetlake_demo.duckdb.
+    """Load the bundled emulators (no credentials, no network) into fleetlake_demo.duckdb: two
+    organizations of each API, as the accounts org1 and org2.
 
     \b
     Example:
       fleetlake demo            # every API
       fleetlake demo tidb       # TiDB Cloud only
     """
+    from fleetlake.accounts import Account
     from fleetlake.pipelines import run, writable_folder
 
     signal.signal(signal.SIGTERM, _terminate)
@@ -307,20 +315,22 @@ def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None, wai
     reports = []
     for name in apis or API_NAMES:
         api = get_api(name)
-        with _demo_emulator(api, seed) as source_kwargs:
-            report = run(
-                api,
-                source_kwargs=source_kwargs,
-                pipelines_dir=pipelines_dir,
-                duckdb_path=duckdb_path,
-                strict=strict,
-                wait=wait,
-                on_wait=_say,
-            )
-        _print_report(report, label=f"{api.title} (emulated)")
-        reports.append(report)
+        with _demo_emulator(api, seed) as organizations:
+            for account, source_kwargs in zip(DEMO_ACCOUNTS, organizations, strict=True):
+                report = run(
+                    api,
+                    source_kwargs=source_kwargs,
+                    pipelines_dir=pipelines_dir,
+                    duckdb_path=duckdb_path,
+                    strict=strict,
+                    wait=wait,
+                    on_wait=_say,
+                    account=Account(account),
+                )
+                _print_report(report, label=f"{api.title} {account} (emulated)")
+                reports.append(report)
     click.echo("\nTry a query:")
-    for report in reports:
+    for report in reports[:: len(DEMO_ACCOUNTS)]:
         sql = report.api.example_query.format(dataset=report.pipeline.dataset_name)
         connect = f"duckdb.connect('{duckdb_path}', read_only=True)"
         click.echo(f"  uv run python -c \"import duckdb; {connect}.sql('{sql}').show()\"")

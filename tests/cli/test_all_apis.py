@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from fleetlake.emulators.base import EmulatorSetup
+from fleetlake.emulators.base import EmulatorSetup, Organizations
 from fleetlake.sources import REGISTRY, get_api
 from tests.canaries import canary_emulator, canary_settings
 from tests.cli.test_end_to_end import fleetlake
@@ -17,29 +17,33 @@ ROOT = Path(__file__).parents[2]
 CANARY = "canary-7f3a9c-do-not-leak"
 
 
-def test_demo_loads_every_api_into_one_file(tmp_path, clean_env):
+def test_demo_loads_two_organizations_of_every_api_into_one_file(tmp_path, clean_env):
     result = fleetlake("demo", "--dir", str(tmp_path), env=clean_env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count("(emulated): loaded into") == len(REGISTRY)
+    assert result.stdout.count("(emulated): loaded into") == 2 * len(REGISTRY)
     with duckdb.connect(str(tmp_path / "fleetlake_demo.duckdb"), read_only=True) as connection:
         for api in REGISTRY.values():
-            # every table the emulator holds rows for and the source loads by default, with exactly those rows
-            demo = api.emulator().build(EmulatorSetup(scale="demo"))
-            selected = api.make_source(**demo.source_settings("http://127.0.0.1:9")).selected_resources
-            for table, rows in demo.expected_counts().items():
-                if rows and table in selected:
-                    sql = f'SELECT count(*) FROM {api.dataset_name}."{table}"'
-                    assert connection.sql(sql).fetchall() == [(rows,)], (api.name, table)
-        assert connection.sql("SELECT count(*) FROM skysql_data.services").fetchall() == [(8,)]
-        assert connection.sql("SELECT count(*) FROM secoda_data.resource_catalog").fetchall() == [(600,)]
+            # every table the emulators hold rows for and the source loads by default: each organization's
+            # rows under its account, exactly
+            served = Organizations(api.emulator(), EmulatorSetup(scale="demo"), 2)
+            selected = api.make_source(**served.source_settings("http://127.0.0.1:9")[0]).selected_resources
+            for account, emulator in zip(("org1", "org2"), served.emulators, strict=True):
+                for table, rows in emulator.expected_counts().items():
+                    if rows and table in selected:
+                        sql = f'SELECT count(*) FROM {api.dataset_name}."{table}" WHERE fleetlake_account = ?'
+                        assert connection.execute(sql, [account]).fetchall() == [(rows,)], (api.name, table)
+        sql = "SELECT fleetlake_account, count(*) FROM skysql_data.services GROUP BY 1 ORDER BY 1"
+        assert connection.sql(sql).fetchall()[0] == ("org1", 8)
+        assert connection.sql("SELECT count(*) FROM secoda_data.resource_catalog").fetchall() == [(1200,)]
     assert "Traceback" not in result.stderr
 
 
 def test_demo_of_one_api(tmp_path, clean_env):
     result = fleetlake("demo", "skysql", "--dir", str(tmp_path), env=clean_env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count("(emulated): loaded into") == 1
-    assert "SkySQL (emulated)" in result.stdout
+    assert result.stdout.count("(emulated): loaded into") == 2
+    assert "SkySQL org1 (emulated)" in result.stdout
+    assert "SkySQL org2 (emulated)" in result.stdout
     assert "FROM skysql_data.services" in result.stdout
 
 

@@ -31,7 +31,10 @@ def test_the_duckdb_cli_reads_a_fleetlake_file(demo_folder):
     tmp_path = demo_folder
     cli = shutil.which("duckdb", path=str(Path(sys.executable).parent))
     assert cli, "duckdb-cli is a dev dependency: its `duckdb` is beside this Python"
-    sql = "SELECT count(*) AS collections FROM secoda_data.collection; SELECT version() AS version"
+    sql = (
+        "SELECT count(*) AS collections FROM secoda_data.collection WHERE fleetlake_account = 'org1'; "
+        "SELECT version() AS version"
+    )
     result = subprocess.run(
         [cli, "-readonly", "-json", str(tmp_path / "fleetlake_demo.duckdb"), "-c", sql],
         capture_output=True,
@@ -48,7 +51,7 @@ README_SNIPPET = """
 import dlt
 
 demo = dlt.destinations.duckdb("fleetlake_demo.duckdb")
-data = dlt.pipeline("secoda_pipeline", pipelines_dir=".fleetlake/pipelines", destination=demo).dataset()
+data = dlt.pipeline("secoda_pipeline_org1", pipelines_dir=".fleetlake/pipelines", destination=demo).dataset()
 print(data.collection.df().head())
 print(len(data.collection.fetchall()))
 """
@@ -60,4 +63,4 @@ def test_the_readmes_snippet_reads_the_demo(demo_folder, clean_env):
         [sys.executable, "-c", README_SNIPPET], capture_output=True, text=True, env=clean_env, cwd=demo_folder
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.splitlines()[-1] == "8"
+    assert result.stdout.splitlines()[-1] == "16"  # the dataset's: 8 collections of each demo organization

@@ -54,13 +54,15 @@ def test_demo_loads_the_emulator_into_duckdb_and_says_where(tmp_path, clean_env)
     result = fleetlake("demo", "--dir", str(tmp_path / "demo"), env=clean_env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     database = tmp_path / "demo" / "fleetlake_demo.duckdb"
-    assert f"TiDB Cloud (emulated): loaded into {database}, dataset tidb_instance_data" in result.stdout
+    assert f"TiDB Cloud org1 (emulated): loaded into {database}, dataset tidb_instance_data" in result.stdout
+    assert f"TiDB Cloud org2 (emulated): loaded into {database}, dataset tidb_instance_data" in result.stdout
     lines = result.stdout.splitlines()
     assert "  projects                       3         3  loaded" in lines
     assert "  audit_logs                   400       400  loaded" in lines
     assert "SELECT name, cluster_type, region, status__cluster_status FROM tidb_instance_data.clusters" in result.stdout
     with duckdb.connect(str(database), read_only=True) as connection:
-        assert connection.sql("SELECT count(*) FROM tidb_instance_data.clusters").fetchall() == [(11,)]
+        clusters = "SELECT count(*) FROM tidb_instance_data.clusters WHERE fleetlake_account = 'org1'"
+        assert connection.sql(clusters).fetchall() == [(11,)]
 
 
 def test_the_seed_pages_dataset_query_works_after_a_real_style_run(tmp_path, clean_env, canary_emulator):
