@@ -69,18 +69,24 @@ def _names(raw: Any, api: ApiContract) -> list[str]:
     return list(raw)
 
 
+def account_names(api: ApiContract, lookup: Callable[[str], Any] | None = None) -> list[str] | None:
+    """The names in the API's `accounts` setting, or None when it names none; no key is read."""
+    raw = (lookup or setting)(f"sources.{api.section}.accounts")
+    return None if raw is None else _names(raw, api)
+
+
 def configured_accounts(api: ApiContract, lookup: Callable[[str], Any] | None = None) -> list[Account] | None:
     """The API's named accounts with their own settings, or None when it names none (the seed pages' one key).
 
     `lookup(key)` reads a setting (dlt's secrets, then its config, by default).
     """
     get = lookup or setting
-    raw = get(f"sources.{api.section}.accounts")
-    if raw is None:
+    names = account_names(api, get)
+    if names is None:
         return None
     accounts = []
     parameters = [name for name in inspect.signature(inspect.unwrap(api.source())).parameters if name != "accounts"]
-    for name in _names(raw, api):
+    for name in names:
         section = f"sources.{api.section}.{name}"
         settings: dict[str, Any] = {}
         for parameter in parameters:
