@@ -504,15 +504,25 @@ def check(api: ApiContract) -> None:
     Example:
       fleetlake check tidb
     """
+    from fleetlake.accounts import Account, configured_accounts
     from fleetlake.sources.checks import verdict
 
-    results: list[CheckResult] = api.check()
-    for result in results:
-        mark = "ok  " if result.ok else "FAIL"
-        click.echo(f"{mark} {result.server:<22} {result.url}\n     {result.message}")
-    failure = verdict(api.title, results)
-    if failure is not None:
-        raise failure
+    accounts = configured_accounts(api)
+    each: list[Account | None] = list(accounts) if accounts is not None else [None]
+    failures = []
+    for account in each:
+        if account is not None:
+            click.echo(f"account {account.name}:")
+        results: list[CheckResult] = api.check(**(account.settings if account else {}))
+        for result in results:
+            mark = "ok  " if result.ok else "FAIL"
+            click.echo(f"{mark} {result.server:<22} {result.url}\n     {result.message}")
+        title = f"{api.title} ({account.name})" if account else api.title
+        failure = verdict(title, results)
+        if failure is not None:
+            failures.append(failure)
+    if failures:
+        raise failures[0]
 
 
 class _FaultsEpilog(click.Command):

@@ -132,3 +132,22 @@ def test_a_bad_account_list_is_named(raw, said):
         configured_accounts(get_api("skysql"), {"sources.skysql_source.accounts": raw}.get)
     assert said in str(raised.value)
     assert "`accounts` in [sources.skysql_source]" in str(raised.value)
+
+
+def test_check_asks_each_account_with_its_own_key(tmp_path, clean_env):
+    prod = get_api("skysql").emulator().build(EmulatorSetup(now=NOW, key="prod-key"))
+    staging = get_api("skysql").emulator().build(EmulatorSetup(now=NOW, key="staging-key"))
+    with prod.serve() as a, staging.serve() as b:
+        env = _accounts_env(clean_env, "skysql", {"prod": (prod, a.url), "staging": (staging, b.url)})
+        good = fleetlake("check", "skysql", env=env, cwd=tmp_path)
+        env["SOURCES__SKYSQL_SOURCE__STAGING__API_KEY"] = "a-revoked-key"
+        bad = fleetlake("check", "skysql", env=env, cwd=tmp_path)
+    assert good.returncode == 0, good.stdout + good.stderr
+    lines = good.stdout.splitlines()
+    assert [line for line in lines if line.startswith("account ")] == ["account prod:", "account staging:"]
+    assert sum(line.startswith("ok  ") for line in lines) == 8  # SkySQL's four areas, for each account
+    assert (len(prod.requests), len(staging.requests)) == (4 + 4, 4 + 4)  # each asked with its own key, twice
+    assert bad.returncode == 3
+    assert bad.stderr.startswith(f"error: SkySQL services (GET {b.url}/provisioning/v1/services) answered 401")
+    assert "(4 of 4 SkySQL (staging) checks failed; each is listed above.)" in bad.stderr
+    assert "a-revoked-key" not in bad.stdout + bad.stderr

@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from fleetlake.sources.api import ApiContract, SourceFactory
+from fleetlake.sources.api import ApiContract, SourceFactory, call_with
 from tests.widgets import settings
 
 if TYPE_CHECKING:
@@ -21,10 +21,11 @@ def _source() -> SourceFactory:
     return widgets_source
 
 
-def _check() -> list[CheckResult]:
+def _check(**settings: Any) -> list[CheckResult]:
     from tests.widgets.source import check_widgets
 
-    return check_widgets()
+    result: list[CheckResult] = call_with(check_widgets, settings)
+    return result
 
 
 def _emulator() -> type[Emulator]:

@@ -41,8 +41,9 @@ class ApiContract:
     dataset_name: str
     source: Callable[[], SourceFactory]
     """The `@dlt.source` function."""
-    check: Callable[[], list[CheckResult]]
-    """One cheap request per server, with the settings resolved as the source resolves them."""
+    check: Callable[..., list[CheckResult]]
+    """One cheap request per server, with the settings resolved as the source resolves them; keyword
+    arguments (an account's own settings) win over the configuration."""
     emulator: Callable[[], type[Emulator]]
     """The bundled emulator's class."""
     descriptions: Callable[[], Mapping[str, str]]
@@ -81,3 +82,9 @@ def _arguments(factory: SourceFactory) -> tuple[tuple[str, ...], tuple[str, ...]
     secrets = tuple(name for name in names if name in hints and is_secret_hint(hints[name]))
     urls = tuple(name for name in names if name == "base_url" or name.endswith("_base_url"))
     return secrets, urls
+
+
+def call_with(function: Callable[..., Any], settings: Mapping[str, Any]) -> Any:
+    """`function` called with those of `settings` it takes (a check takes fewer than its source)."""
+    taken = inspect.signature(inspect.unwrap(function)).parameters
+    return function(**{name: value for name, value in settings.items() if name in taken})

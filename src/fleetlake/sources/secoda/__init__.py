@@ -6,9 +6,9 @@ emulator in `fleetlake.emulators.secoda`, each imported when first asked for.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from fleetlake.sources.api import ApiContract, SourceFactory
+from fleetlake.sources.api import ApiContract, SourceFactory, call_with
 from fleetlake.sources.secoda import settings
 
 if TYPE_CHECKING:
@@ -22,10 +22,11 @@ def _source() -> SourceFactory:
     return secoda_source
 
 
-def _check() -> list[CheckResult]:
+def _check(**settings: Any) -> list[CheckResult]:
     from fleetlake.sources.secoda.source import check_secoda
 
-    return check_secoda()
+    result: list[CheckResult] = call_with(check_secoda, settings)
+    return result
 
 
 def _emulator() -> type[Emulator]:

@@ -6,9 +6,9 @@ emulator in `fleetlake.emulators.tidb_cloud`, each imported when first asked for
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from fleetlake.sources.api import ApiContract, SourceFactory
+from fleetlake.sources.api import ApiContract, SourceFactory, call_with
 from fleetlake.sources.tidb_cloud import settings
 
 if TYPE_CHECKING:
@@ -22,10 +22,11 @@ def _source() -> SourceFactory:
     return tidb_instance_source
 
 
-def _check() -> list[CheckResult]:
+def _check(**settings: Any) -> list[CheckResult]:
     from fleetlake.sources.tidb_cloud.source import check_tidb_cloud
 
-    return check_tidb_cloud()
+    result: list[CheckResult] = call_with(check_tidb_cloud, settings)
+    return result
 
 
 def _emulator() -> type[Emulator]:
