@@ -55,7 +55,7 @@ def _source(api: ApiContract, account: str | None) -> Callable[[], Any]:
         if account is None:
             return api.make_source()
         found: Account = next(a for a in configured_accounts(api) or [] if a.name == account)
-        return tag_rows(api.make_source(**found.settings), found)
+        return tag_rows(api.make_source(**found.settings), found, api)
 
     return build
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetlake.errors import ConfigurationError, env_variable
+from fleetlake.errors import ConfigurationError, OrganizationChangedError, env_variable
 from fleetlake.sources.api import ApiContract
 
 ACCOUNT_COLUMN = "fleetlake_account"
@@ -113,15 +113,50 @@ def setting(key: str) -> Any:
     return value if value is not None else dlt.config.get(key)
 
 
-def tag_rows(source: Any, account: Account) -> Any:
-    """Every resource of `source` writes `fleetlake_account` on its rows, first in its primary key."""
-    for resource in source.resources.values():
+def tag_rows(source: Any, account: Account, api: ApiContract | None = None) -> Any:
+    """Every resource of `source` writes `fleetlake_account` on its rows, first in its primary key; the
+    API's organization resource (`ApiContract.organization`) also checks that the account still answers
+    for the organization its pipeline loaded before."""
+    organization = api.organization if api is not None else None
+    for name, resource in source.resources.items():
         columns = resource.compute_table_schema().get("columns", {})
-        key = [name for name, column in columns.items() if column.get("primary_key")]
+        key = [column_name for column_name, column in columns.items() if column.get("primary_key")]
+        if organization is not None and api is not None and name == organization[0]:
+            resource.add_map(_same_organization(api, account, organization[1]))
         resource.add_map(_tagger(account.name))
         if key:
             resource.apply_hints(primary_key=[ACCOUNT_COLUMN, *key])
     return source
+
+
+ORGANIZATION_STATE = "fleetlake_organization"
+"""Where an account's pipeline keeps the organization it loads (its source state, in the destination too)."""
+
+
+def _same_organization(api: ApiContract, account: Account, field_name: str) -> Callable[[Any], Any]:
+    def check(item: Any) -> Any:
+        import dlt
+
+        rows = item if isinstance(item, list) else [item]
+        for row in rows:
+            seen = row.get(field_name) if isinstance(row, dict) else None
+            if seen is None:
+                continue
+            state = dlt.current.source_state()
+            known = state.setdefault(ORGANIZATION_STATE, str(seen))
+            if known != str(seen):
+                pipeline = account.pipeline_name(api)
+                raise OrganizationChangedError(
+                    f"Account {account.name!r} of {api.title} now answers for organization {seen}, but its pipeline "
+                    f"{pipeline} loaded organization {known} before: the key under [sources.{api.section}."
+                    f"{account.name}] belongs to another organization, so nothing of this run loads. Put the key "
+                    "back; or, if this is another organization, give it an account name of its own (its rows then "
+                    f"load beside the first one's); or start the account over (`dlt pipeline {pipeline} drop "
+                    "--drop-all`, and delete its rows)."
+                )
+        return item
+
+    return check
 
 
 def _tagger(name: str) -> Callable[[Any], Any]:

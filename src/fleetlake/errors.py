@@ -42,6 +42,10 @@ class ConfigurationError(FleetlakeError):
     exit_code = 2
 
 
+class OrganizationChangedError(ConfigurationError):
+    """An account's key now answers for another organization than the one its pipeline loaded."""
+
+
 class AuthenticationError(FleetlakeError):
     """The API rejected the credentials (401): every other request would be refused too."""
 

@@ -465,7 +465,7 @@ def run(
     with collecting(outcomes):
         source = select_resources(api, api.make_source(**settings), resources)
         if account is not None:
-            tag_rows(source, account)
+            tag_rows(source, account, api)
     root = Path(pipelines_dir or get_dlt_pipelines_dir()).expanduser().resolve()
     working_dir = root / name
     started_at = clock.now().isoformat(timespec="seconds")

@@ -151,3 +151,30 @@ def test_check_asks_each_account_with_its_own_key(tmp_path, clean_env):
     assert bad.stderr.startswith(f"error: SkySQL services (GET {b.url}/provisioning/v1/services) answered 401")
     assert "(4 of 4 SkySQL (staging) checks failed; each is listed above.)" in bad.stderr
     assert "a-revoked-key" not in bad.stdout + bad.stderr
+
+
+def test_an_account_that_starts_answering_for_another_organization_is_refused(tmp_path, clean_env):
+    first = get_api("skysql").emulator().build(EmulatorSetup(now=NOW, key="prod-key"))
+    other = get_api("skysql").emulator().build(EmulatorSetup(now=NOW, key="prod-key", seed=5))  # another org
+    args = ("run", "skysql", "--pipelines-dir", str(tmp_path / "pipelines"))
+    database = tmp_path / "skysql_pipeline.duckdb"
+    services = f"SELECT count(*), min(id) FROM skysql_data.services WHERE {ACCOUNT_COLUMN} = 'prod'"
+    with first.serve() as a, other.serve() as b:
+        env = _accounts_env(clean_env, "skysql", {"prod": (first, a.url)})
+        assert fleetlake(*args, env=env, cwd=tmp_path).returncode == 0
+        before = _rows(database, services)
+        moved = fleetlake(*args, env={**env, "SOURCES__SKYSQL_SOURCE__PROD__BASE_URL": b.url}, cwd=tmp_path)
+        back = fleetlake(*args, env=env, cwd=tmp_path)
+    assert moved.returncode == 2, moved.stderr[-3000:]
+    first_org, other_org = first.data.org_id, other.data.org_id
+    (error,) = [line for line in moved.stderr.splitlines() if line.startswith("error: ")]
+    assert error.startswith(
+        f"error: Account 'prod' of SkySQL now answers for organization {other_org}, but its pipeline "
+        f"skysql_pipeline_prod loaded organization {first_org} before:"
+    )
+    assert "prod-key" not in moved.stdout + moved.stderr
+    # nothing of the other organization loaded, and the account goes on where it was with its own key
+    assert before[0][0] == 8
+    assert back.returncode == 0, back.stderr[-3000:]
+    assert _rows(database, services) == before
+    assert _rows(database, "SELECT count(*) FROM skysql_data.billing_account") == [(1,)]

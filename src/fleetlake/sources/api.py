@@ -53,6 +53,9 @@ class ApiContract:
     companions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Resources that must load along with another: their parent keeps a cursor that only moves safely
     when the parent's own rows are loaded too."""
+    organization: tuple[str, str] | None = None
+    """(resource, field) naming the vendor's organization or workspace id in an answer: an account whose
+    key starts answering for another organization is refused before anything of it loads."""
 
     def make_source(self, **settings: Any) -> DltSource:
         return self.source()(**settings)

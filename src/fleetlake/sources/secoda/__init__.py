@@ -45,6 +45,7 @@ CONTRACT = ApiContract(
     check=_check,
     emulator=_emulator,
     descriptions=settings.resource_descriptions,
+    organization=("resource_catalog", "workspace_id"),
     example_query=(
         "SELECT native_type, count(*) AS resources FROM {dataset}.resource_catalog GROUP BY 1 ORDER BY 2 DESC"
     ),

@@ -45,5 +45,6 @@ CONTRACT = ApiContract(
     check=_check,
     emulator=_emulator,
     descriptions=settings.resource_descriptions,
+    organization=("billing_account", "organization_id"),
     example_query="SELECT name, topology, provider, region, status FROM {dataset}.services ORDER BY name",
 )

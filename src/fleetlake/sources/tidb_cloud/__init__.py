@@ -45,5 +45,6 @@ CONTRACT = ApiContract(
     check=_check,
     emulator=_emulator,
     descriptions=settings.resource_descriptions,
+    organization=("projects", "org_id"),
     example_query="SELECT name, cluster_type, region, status__cluster_status FROM {dataset}.clusters ORDER BY name",
 )
