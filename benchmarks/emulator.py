@@ -13,7 +13,7 @@ NOW = "2026-11-15T12:00:00Z"
 
 @contextmanager
 def emulator_process(
-    api: str, *options: str, scale: str = "demo", rate_limit: int = 0, window: float = 60.0
+    api: str, *options: str, scale: str = "demo", rate_limit: int = 0, window: float = 60.0, organizations: int = 1
 ) -> Iterator[str]:
     """`fleetlake emulate` on a free port; yields its URL and stops it afterwards."""
     command = [
@@ -32,6 +32,8 @@ def emulator_process(
         str(rate_limit),
         "--rate-window",
         str(window),
+        "--organizations",
+        str(organizations),
     ]
     for option in options:
         command += ["-o", option]
@@ -52,11 +54,12 @@ def emulator_process(
             process.kill()
 
 
-def tidb_settings(url: str, **extra: object) -> dict[str, object]:
-    """The TiDB source's settings for an emulator at `url` (its demo key)."""
+def tidb_settings(url: str, organization: int = 0, **extra: object) -> dict[str, object]:
+    """The TiDB source's settings for an emulator at `url`: the demo key of its `organization`-th one."""
+    suffix = f"-{organization}" if organization else ""
     return {
-        "public_key": "fleetlake-demo-public",
-        "private_key": "fleetlake-demo-private",
+        "public_key": f"fleetlake-demo-public{suffix}",
+        "private_key": f"fleetlake-demo-private{suffix}",
         "base_url": url,
         "dedicated_base_url": url + "/dedicated/v1beta1",
         "serverless_base_url": url + "/serverless/v1beta1",

@@ -23,6 +23,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
+import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,8 @@ from fleetlake.sources.api import ApiContract
 ACCOUNT_COLUMN = "fleetlake_account"
 """The column naming the account of every row, first in every primary key."""
 NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+Lookup = Callable[[str, Any], Any]
+"""Reads a setting by its key, as a type (or None: as written)."""
 
 
 @dataclass(frozen=True)
@@ -69,28 +72,32 @@ def _names(raw: Any, api: ApiContract) -> list[str]:
     return list(raw)
 
 
-def account_names(api: ApiContract, lookup: Callable[[str], Any] | None = None) -> list[str] | None:
+def account_names(api: ApiContract, lookup: Lookup | None = None) -> list[str] | None:
     """The names in the API's `accounts` setting, or None when it names none; no key is read."""
-    raw = (lookup or setting)(f"sources.{api.section}.accounts")
+    raw = (lookup or setting)(f"sources.{api.section}.accounts", None)
     return None if raw is None else _names(raw, api)
 
 
-def configured_accounts(api: ApiContract, lookup: Callable[[str], Any] | None = None) -> list[Account] | None:
+def configured_accounts(api: ApiContract, lookup: Lookup | None = None) -> list[Account] | None:
     """The API's named accounts with their own settings, or None when it names none (the seed pages' one key).
 
-    `lookup(key)` reads a setting (dlt's secrets, then its config, by default).
+    `lookup(key, type)` reads a setting as that type (dlt's secrets, then its config, by default).
     """
     get = lookup or setting
     names = account_names(api, get)
     if names is None:
         return None
     accounts = []
-    parameters = [name for name in inspect.signature(inspect.unwrap(api.source())).parameters if name != "accounts"]
+    function = inspect.unwrap(api.source())
+    hints = typing.get_type_hints(function)
+    parameters = [name for name in inspect.signature(function).parameters if name != "accounts"]
     for name in names:
         section = f"sources.{api.section}.{name}"
         settings: dict[str, Any] = {}
         for parameter in parameters:
-            value: Any = get(f"{section}.{parameter}")
+            # typed as the source declares it (a page size from the environment is text until then)
+            hint = hints.get(parameter)
+            value: Any = get(f"{section}.{parameter}", hint if hint in (int, float, bool) else None)
             if value is not None:
                 settings[parameter] = value
         missing = [secret for secret in api.secret_settings if not settings.get(secret)]
@@ -105,12 +112,13 @@ def configured_accounts(api: ApiContract, lookup: Callable[[str], Any] | None = 
     return accounts
 
 
-def setting(key: str) -> Any:
-    """A setting from dlt's secrets (secrets.toml, the environment), else its config (config.toml)."""
+def setting(key: str, expected: Any = None) -> Any:
+    """A setting from dlt's secrets (secrets.toml, the environment), else its config (config.toml), as the
+    `expected` type (dlt's own coercion: "2" from the environment is 2 for an int)."""
     import dlt
 
-    value: Any = dlt.secrets.get(key)
-    return value if value is not None else dlt.config.get(key)
+    value: Any = dlt.secrets.get(key, expected)
+    return value if value is not None else dlt.config.get(key, expected)
 
 
 def tag_rows(source: Any, account: Account, api: ApiContract | None = None) -> Any:

@@ -121,15 +121,24 @@ def test_one_failing_account_costs_the_others_nothing(tmp_path, clean_env):
 def test_accounts_are_read_as_toml_lists_json_or_commas(raw, names):
     values = {"sources.skysql_source.accounts": raw}
     values.update({f"sources.skysql_source.{n}.api_key": f"key-{n}" for n in names})
-    accounts = configured_accounts(get_api("skysql"), values.get)
+    accounts = configured_accounts(get_api("skysql"), lambda key, _type: values.get(key))
     assert accounts == [Account(n, {"api_key": f"key-{n}"}) for n in names]
     assert "key-" not in repr(accounts)  # an account's settings hold its secrets: never shown
+
+
+def test_an_accounts_settings_from_the_environment_are_typed_as_the_source_declares(monkeypatch):
+    monkeypatch.setenv("SOURCES__SKYSQL_SOURCE__ACCOUNTS", "prod")
+    monkeypatch.setenv("SOURCES__SKYSQL_SOURCE__PROD__API_KEY", "k")
+    monkeypatch.setenv("SOURCES__SKYSQL_SOURCE__PROD__PAGE_SIZE", "2")
+    monkeypatch.setenv("SOURCES__SKYSQL_SOURCE__PROD__MAX_QUOTA_WAIT_SECONDS", "30")
+    (account,) = configured_accounts(get_api("skysql")) or []
+    assert account.settings == {"api_key": "k", "page_size": 2, "max_quota_wait_seconds": 30.0}
 
 
 @pytest.mark.parametrize(("raw", "said"), [("Prod", "'Prod'"), ("a,a", "twice"), ([], "must be a list")])
 def test_a_bad_account_list_is_named(raw, said):
     with pytest.raises(ConfigurationError) as raised:
-        configured_accounts(get_api("skysql"), {"sources.skysql_source.accounts": raw}.get)
+        configured_accounts(get_api("skysql"), lambda key, _type: {"sources.skysql_source.accounts": raw}.get(key))
     assert said in str(raised.value)
     assert "`accounts` in [sources.skysql_source]" in str(raised.value)
 
