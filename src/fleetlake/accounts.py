@@ -24,7 +24,7 @@ import inspect
 import json
 import re
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -188,6 +188,6 @@ def _tag_arrow(item: Any, name: str) -> Any:
     return item.add_column(0, ACCOUNT_COLUMN, pa.array([name] * item.num_rows, pa.string()))
 
 
-def each(accounts: list[Account] | None) -> Iterator[Account | None]:
-    """The accounts to run: the named ones, or the one unnamed account of the seed pages' section."""
-    yield from accounts if accounts is not None else [None]
+def to_run(accounts: list[Account] | None) -> list[Account | None]:
+    """The accounts to run: the named ones, or (None) the one account of the seed pages' single section."""
+    return list(accounts) if accounts is not None else [None]

@@ -141,8 +141,8 @@ def optional_api_argument(func: F) -> F:
     return api_argument(func, required=False)
 
 
-FLEET_DATABASE = "fleetlake.duckdb"
-"""The one DuckDB file `fleetlake run` (no API named) loads every configured API into."""
+FLEET = "fleetlake"
+"""`fleetlake run` with no API named loads every configured API into one DuckDB file, fleetlake.duckdb."""
 
 
 def destination_options(func: F) -> F:
@@ -403,14 +403,14 @@ def run_command(
     if destination == DEFAULT_DESTINATION:
         # one API: <pipeline>.duckdb in the current folder, where the seed pages' scripts find it; every API:
         # the one fleet file (unless DESTINATION__DUCKDB__CREDENTIALS names another)
-        file_name = f"{api.pipeline_name}.duckdb" if api is not None else FLEET_DATABASE
-        duckdb_path = None if api is not None else duckdb_file(None, FLEET_DATABASE.removesuffix(".duckdb"))
+        file_name = f"{api.pipeline_name if api is not None else FLEET}.duckdb"
+        duckdb_path = None if api is not None else duckdb_file(None, FLEET)
         fix = "Run fleetlake from a folder you can write to, or load elsewhere with --destination."
         where = f"The current folder {Path.cwd()}, where run writes {file_name},"
         writable_folder(Path.cwd(), what=where, fix=fix)
         # 40 MB this process never needs; other destinations' drivers may import pandas (fleetlake/imports.py)
         keep_pandas_out()
-    from fleetlake.accounts import Account, configured_accounts
+    from fleetlake.accounts import Account, configured_accounts, to_run
 
     # every (API, account) to load: an API's named accounts, or its one key of the seed pages' section
     jobs: list[tuple[ApiContract, Account | None]] = []
@@ -424,7 +424,7 @@ def run_command(
             click.echo(f"failed: {each.title}: {' '.join(str(error).split())}", err=True)
             failures.append((each.title, error.exit_code))
             continue
-        jobs += [(each, account) for account in accounts] if accounts is not None else [(each, None)]
+        jobs += [(each, account) for account in to_run(accounts)]
     reports: list[RunReport] = []
     for each, account in jobs:
         label = f"{each.title} ({account.name})" if account else each.title
@@ -504,13 +504,11 @@ def check(api: ApiContract) -> None:
     Example:
       fleetlake check tidb
     """
-    from fleetlake.accounts import Account, configured_accounts
+    from fleetlake.accounts import configured_accounts, to_run
     from fleetlake.sources.checks import verdict
 
-    accounts = configured_accounts(api)
-    each: list[Account | None] = list(accounts) if accounts is not None else [None]
     failures = []
-    for account in each:
+    for account in to_run(configured_accounts(api)):
         if account is not None:
             click.echo(f"account {account.name}:")
         results: list[CheckResult] = api.check(**(account.settings if account else {}))

@@ -5,9 +5,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from fleetlake.sources.api import ApiContract, SourceFactory, call_with
+from fleetlake.sources.api import ApiContract, SourceFactory
 from tests.widgets import settings
 
 if TYPE_CHECKING:
@@ -21,11 +22,10 @@ def _source() -> SourceFactory:
     return widgets_source
 
 
-def _check(**settings: Any) -> list[CheckResult]:
+def _check() -> Callable[..., list[CheckResult]]:
     from tests.widgets.source import check_widgets
 
-    result: list[CheckResult] = call_with(check_widgets, settings)
-    return result
+    return check_widgets
 
 
 def _emulator() -> type[Emulator]:
@@ -41,7 +41,7 @@ CONTRACT = ApiContract(
     pipeline_name=settings.PIPELINE_NAME,
     dataset_name=settings.DATASET_NAME,
     source=_source,
-    check=_check,
+    checker=_check,
     emulator=_emulator,
     descriptions=settings.resource_descriptions,
     example_query="SELECT color, count(*) AS widgets FROM {dataset}.widgets GROUP BY 1 ORDER BY 1",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any
 
 from starlette.responses import Response
 from starlette.types import Scope
@@ -90,18 +90,8 @@ class WidgetsEmulator(Emulator):
         )
 
     @classmethod
-    def build(cls, setup: EmulatorSetup) -> Self:
-        return cls(
-            seed=setup.data_seed,
-            clock=setup.clock,
-            scale=setup.scale,
-            now=setup.now,
-            rate_limit=setup.rate_limit,
-            rate_window_seconds=setup.rate_window_seconds,
-            faults=setup.faults,
-            keys={setup.key or setup.demo_key(DEFAULT_API_KEY): setup.demo_key("demo")},
-            **setup.options,
-        )
+    def setup_arguments(cls, setup: EmulatorSetup) -> dict[str, Any]:
+        return {"keys": {setup.key or setup.demo_key(DEFAULT_API_KEY): setup.demo_key("demo")}}
 
     @staticmethod
     def presented_key(scope: Scope) -> str | None:

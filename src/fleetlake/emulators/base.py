@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Self
@@ -105,9 +105,30 @@ class Emulator(ABC):
         it only routes the request to its organization, whose own gateway then checks it."""
 
     @classmethod
-    @abstractmethod
     def build(cls, setup: EmulatorSetup) -> Self:
-        """The emulator for `setup`; `ValueError` or `TypeError` for an option it does not know."""
+        """The emulator for `setup`; `ValueError` or `TypeError` for an option it does not know.
+
+        Every emulator's constructor takes the shared knobs by these names; what it derives from the setup
+        on its own (its keys) comes from `setup_arguments`, its own options from `setup.options`.
+        """
+        constructor: Callable[..., Self] = cls
+        return constructor(
+            seed=setup.data_seed,
+            clock=setup.clock,
+            scale=setup.scale,
+            now=setup.now,
+            rate_limit=setup.rate_limit,
+            rate_window_seconds=setup.rate_window_seconds,
+            faults=setup.faults,
+            **cls.setup_arguments(setup),
+            **setup.options,
+        )
+
+    @classmethod
+    @abstractmethod
+    def setup_arguments(cls, setup: EmulatorSetup) -> dict[str, Any]:
+        """The constructor arguments this emulator derives from `setup`: its keys (the one given, else its
+        organization's demo keys) and whatever else is its own."""
 
     @abstractmethod
     def source_settings(self, server_url: str) -> dict[str, Any]:

@@ -28,7 +28,7 @@ SourceFactory = Callable[..., "DltSource"]
 class ApiContract:
     """One API fleetlake loads.
 
-    `source`, `check` and `emulator` return the real objects, imported on first call: each API's package
+    `source`, `checker` and `emulator` return the real objects, imported on first call: each API's package
     writes them as small functions with a real import inside, so mypy checks them like any import.
     """
 
@@ -41,9 +41,8 @@ class ApiContract:
     dataset_name: str
     source: Callable[[], SourceFactory]
     """The `@dlt.source` function."""
-    check: Callable[..., list[CheckResult]]
-    """One cheap request per server, with the settings resolved as the source resolves them; keyword
-    arguments (an account's own settings) win over the configuration."""
+    checker: Callable[[], Callable[..., list[CheckResult]]]
+    """The check: one cheap request per server, its settings resolved as the source resolves them."""
     emulator: Callable[[], type[Emulator]]
     """The bundled emulator's class."""
     descriptions: Callable[[], Mapping[str, str]]
@@ -59,6 +58,12 @@ class ApiContract:
 
     def make_source(self, **settings: Any) -> DltSource:
         return self.source()(**settings)
+
+    def check(self, **settings: Any) -> list[CheckResult]:
+        """The check, given those of `settings` it takes (an account's own win over the configuration)."""
+        check = self.checker()
+        taken = inspect.signature(inspect.unwrap(check)).parameters
+        return check(**{name: value for name, value in settings.items() if name in taken})
 
     def resource_descriptions(self) -> Mapping[str, str]:
         return self.descriptions()
@@ -85,9 +90,3 @@ def _arguments(factory: SourceFactory) -> tuple[tuple[str, ...], tuple[str, ...]
     secrets = tuple(name for name in names if name in hints and is_secret_hint(hints[name]))
     urls = tuple(name for name in names if name == "base_url" or name.endswith("_base_url"))
     return secrets, urls
-
-
-def call_with(function: Callable[..., Any], settings: Mapping[str, Any]) -> Any:
-    """`function` called with those of `settings` it takes (a check takes fewer than its source)."""
-    taken = inspect.signature(inspect.unwrap(function)).parameters
-    return function(**{name: value for name, value in settings.items() if name in taken})

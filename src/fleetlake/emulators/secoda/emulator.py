@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Self
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -133,19 +133,9 @@ class SecodaEmulator(Emulator):
         )
 
     @classmethod
-    def build(cls, setup: EmulatorSetup) -> Self:
-        """The emulator for `setup`; its key, if given, is the workspace's one API token."""
-        return cls(
-            seed=setup.data_seed,
-            clock=setup.clock,
-            scale=setup.scale,
-            now=setup.now,
-            rate_limit=setup.rate_limit,
-            rate_window_seconds=setup.rate_window_seconds,
-            faults=setup.faults,
-            keys={setup.key or setup.demo_key(DEFAULT_API_KEY): setup.demo_key(DEFAULT_KEY_ID)},
-            **setup.options,
-        )
+    def setup_arguments(cls, setup: EmulatorSetup) -> dict[str, Any]:
+        """Its key, if given, is the workspace's one API token."""
+        return {"keys": {setup.key or setup.demo_key(DEFAULT_API_KEY): setup.demo_key(DEFAULT_KEY_ID)}}
 
     @staticmethod
     def presented_key(scope: Scope) -> str | None:

@@ -6,7 +6,7 @@ import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Self
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -199,19 +199,9 @@ class SkySQLEmulator(Emulator):
         return PathBoundError(self.context, 429, message, headers={"Retry-After": wait})
 
     @classmethod
-    def build(cls, setup: EmulatorSetup) -> Self:
-        """The emulator for `setup`; its key, if given, belongs to the emulated organization."""
-        return cls(
-            seed=setup.data_seed,
-            clock=setup.clock,
-            scale=setup.scale,
-            now=setup.now,
-            rate_limit=setup.rate_limit,
-            rate_window_seconds=setup.rate_window_seconds,
-            faults=setup.faults,
-            keys={setup.key or setup.demo_key(DEFAULT_API_KEY): organization_id(setup.data_seed)},
-            **setup.options,
-        )
+    def setup_arguments(cls, setup: EmulatorSetup) -> dict[str, Any]:
+        """Its key, if given, belongs to the emulated organization."""
+        return {"keys": {setup.key or setup.demo_key(DEFAULT_API_KEY): organization_id(setup.data_seed)}}
 
     @staticmethod
     def presented_key(scope: Scope) -> str | None:

@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Self
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -194,22 +194,12 @@ class TiDBCloudEmulator(Emulator):
         )
 
     @classmethod
-    def build(cls, setup: EmulatorSetup) -> Self:
-        """The emulator for `setup`; its key, if given, is the private key of `DEFAULT_PUBLIC_KEY`, an owner."""
+    def setup_arguments(cls, setup: EmulatorSetup) -> dict[str, Any]:
+        """Its key, if given, is the private key of `DEFAULT_PUBLIC_KEY`, an owner; organizations on one
+        server sign their digest nonces with the server's secret."""
         private = setup.key or setup.demo_key(DEFAULT_PRIVATE_KEY)
         keys = {setup.demo_key(DEFAULT_PUBLIC_KEY): ApiKey(private, ("org:owner",), "fleetlake demo")}
-        return cls(
-            seed=setup.data_seed,
-            clock=setup.clock,
-            nonce_secret=setup.server_secret,
-            scale=setup.scale,
-            now=setup.now,
-            rate_limit=setup.rate_limit,
-            rate_window_seconds=setup.rate_window_seconds,
-            faults=setup.faults,
-            keys=keys,
-            **setup.options,
-        )
+        return {"keys": keys, "nonce_secret": setup.server_secret}
 
     def _cost_explorer_rows(self, first_day: int) -> int:
         """The rows of the client's query (by service, per day, every available month) in the model."""

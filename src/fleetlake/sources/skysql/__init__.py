@@ -6,9 +6,10 @@ emulator in `fleetlake.emulators.skysql`, each imported when first asked for.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from fleetlake.sources.api import ApiContract, SourceFactory, call_with
+from fleetlake.sources.api import ApiContract, SourceFactory
 from fleetlake.sources.skysql import settings
 
 if TYPE_CHECKING:
@@ -22,11 +23,10 @@ def _source() -> SourceFactory:
     return skysql_source
 
 
-def _check(**settings: Any) -> list[CheckResult]:
+def _check() -> Callable[..., list[CheckResult]]:
     from fleetlake.sources.skysql.source import check_skysql
 
-    result: list[CheckResult] = call_with(check_skysql, settings)
-    return result
+    return check_skysql
 
 
 def _emulator() -> type[Emulator]:
@@ -42,7 +42,7 @@ CONTRACT = ApiContract(
     pipeline_name=settings.PIPELINE_NAME,
     dataset_name=settings.DATASET_NAME,
     source=_source,
-    check=_check,
+    checker=_check,
     emulator=_emulator,
     descriptions=settings.resource_descriptions,
     organization=("billing_account", "organization_id"),
