@@ -6,7 +6,9 @@ Arrow tables. Two consequences:
 
 - pandas then gets imported inside one of dlt's worker threads while another thread looks at
   `sys.modules["pandas"]` and finds a half-imported module ("partially initialized module 'pandas'"),
-  and the run fails. `import_pandas_before_threads` imports it first, in the thread that builds a source.
+  and the run fails. `import_pandas_before_threads` imports it first, in the thread that builds a source;
+  `import_before_threads` imports it and pyarrow before runs of several accounts start side by side (dlt
+  asks `sys.modules` about pyarrow the same way, from every run's thread).
 - pandas costs a process some 40 MB of memory and half a second to import. The command line's own
   process, loading into the built-in DuckDB, never needs it: `keep_pandas_out` makes it look not
   installed there, so pyarrow and dlt take their paths for a machine without pandas. A library user's
@@ -67,3 +69,11 @@ def import_pandas_before_threads() -> None:
         return
     with contextlib.suppress(ModuleNotFoundError):
         importlib.import_module(KEPT_OUT)
+
+
+def import_before_threads() -> None:
+    """Import pyarrow, and pandas unless kept out, before threads that each run a pipeline start: each
+    run's thread asks `sys.modules` about both (dlt's `is_arrow_object`, `is_pandas_frame`) while another
+    may be importing them."""
+    importlib.import_module("pyarrow")
+    import_pandas_before_threads()

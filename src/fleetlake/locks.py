@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,17 @@ def _write_holder(fd: int, started: str) -> None:
     os.pwrite(fd, json.dumps({"pid": os.getpid(), "command": command, "started": started}).encode(), 0)
 
 
+_IN_PROCESS: dict[str, threading.Lock] = {}
+_IN_PROCESS_GUARD = threading.Lock()
+
+
+def _in_process(key: str) -> threading.Lock:
+    """The lock of `key` among this process's threads: runs side by side in one process take turns at a
+    destination quietly (and whatever --no-wait says), where a run of another process is named."""
+    with _IN_PROCESS_GUARD:
+        return _IN_PROCESS.setdefault(key, threading.Lock())
+
+
 def _open(path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -95,9 +107,18 @@ def holding(
     tidb_instance_pipeline in ~/.dlt/pipelines"). Runs take their locks in one order (the pipeline's,
     then the destination's), so two runs cannot wait for each other.
 
-    With `wait`, a held lock is waited for after `on_wait` got one line saying who holds it; without,
-    `BusyError` says so at once.
+    With `wait`, a lock held by another process is waited for after `on_wait` got one line saying who
+    holds it; without, `BusyError` says so at once. A lock held by another thread of this process (runs of
+    several accounts side by side) is waited for in silence.
     """
+    with _in_process(key), _holding_file(key, what, wait=wait, started=started, on_wait=on_wait):
+        yield
+
+
+@contextlib.contextmanager
+def _holding_file(
+    key: str, what: str, *, wait: bool, started: str, on_wait: Callable[[str], None] | None
+) -> Iterator[None]:
     fd = _open(lock_path(key))
     try:
         try:
