@@ -7,6 +7,7 @@ them (`tests/test_imports.py` holds the CLI to that).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -15,7 +16,7 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -29,6 +30,7 @@ from fleetlake.outcomes import PARTIAL_EXIT, Status
 from fleetlake.sources import REGISTRY, ApiContract, get_api
 
 if TYPE_CHECKING:
+    from fleetlake.accounts import Account
     from fleetlake.pipelines import RunReport
     from fleetlake.sources.checks import CheckResult
 
@@ -271,14 +273,40 @@ DEMO_ACCOUNTS = ("org1", "org2")
 
 
 @contextmanager
-def _demo_emulator(api: ApiContract, seed: int) -> Iterator[list[dict[str, Any]]]:
-    """The API's emulator serving one organization per demo account; each one's settings, in order."""
+def _demo_emulator(api: ApiContract, seed: int) -> Iterator[tuple[Any, list[dict[str, Any]]]]:
+    """The API's emulator serving one organization per demo account: the organizations, and each one's
+    settings, in order."""
     from fleetlake.emulators.base import EmulatorSetup, Organizations
 
     setup = EmulatorSetup(seed=seed, scale="demo", rate_limit=100, rate_window_seconds=1.0)
     served = Organizations(api.emulator(), setup, len(DEMO_ACCOUNTS))
     with served.serve(port=0) as server:
-        yield served.source_settings(server.url)
+        yield served, served.source_settings(server.url)
+
+
+def _print_model(report: Any) -> None:
+    """What a build of the fleet model wrote."""
+    click.echo(f"\nfleet model: built in {report.location}, in {report.seconds:.1f} s")
+    width = max(len(name) for name in report.row_counts)
+    click.echo(f"  {'table'.ljust(width)}  {'rows':>8}")
+    for name, count in report.row_counts.items():
+        click.echo(f"  {name.ljust(width)}  {count:>8}")
+    if report.missing:
+        click.echo(f"  (not loaded there, read as empty: {', '.join(report.missing)})")
+
+
+def _answer_questions(duckdb_path: Path, rows: int = 5) -> None:
+    """The fleet model's questions, each with its query and its first rows, from the DuckDB file."""
+    import duckdb
+
+    from fleetlake.fleet.model import QUESTIONS
+
+    with duckdb.connect(str(duckdb_path), read_only=True) as connection:
+        for question, sql in QUESTIONS:
+            relation = connection.sql(sql)
+            total = len(relation.fetchall())
+            click.echo(f"\n{question}? ({total} rows, first {min(rows, total)})\n  {sql}")
+            click.echo(str(relation.limit(rows)).rstrip())
 
 
 @cli.command()
@@ -305,19 +333,23 @@ def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None, wai
       fleetlake demo tidb       # TiDB Cloud only
     """
     from fleetlake.accounts import Account
-    from fleetlake.pipelines import run, writable_folder
+    from fleetlake.pipelines import build_model, run, run_side_by_side, side_by_side_setting, writable_folder
 
     signal.signal(signal.SIGTERM, _terminate)
     writable_folder(workdir, what=f"--dir {workdir}", fix="Set --dir to a folder you can write to, e.g. --dir ./demo.")
     keep_pandas_out()  # 40 MB this process never needs (fleetlake/imports.py)
     duckdb_path = (workdir / "fleetlake_demo.duckdb").resolve()
     pipelines_dir = (workdir / ".fleetlake" / "pipelines").resolve()
-    reports = []
-    for name in apis or API_NAMES:
-        api = get_api(name)
-        with _demo_emulator(api, seed) as organizations:
-            for account, source_kwargs in zip(DEMO_ACCOUNTS, organizations, strict=True):
-                report = run(
+    emulated: dict[str, tuple[ApiContract, Any, list[dict[str, Any]]]] = {}
+    with ExitStack() as served:
+        jobs: list[tuple[str, Callable[[], RunReport]]] = []
+        for name in apis or API_NAMES:
+            api = get_api(name)
+            organizations, settings = served.enter_context(_demo_emulator(api, seed))
+            emulated[name] = (api, organizations, settings)
+            for account, source_kwargs in zip(DEMO_ACCOUNTS, settings, strict=True):
+                load = functools.partial(
+                    run,
                     api,
                     source_kwargs=source_kwargs,
                     pipelines_dir=pipelines_dir,
@@ -327,8 +359,46 @@ def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None, wai
                     on_wait=_say,
                     account=Account(account),
                 )
-                _print_report(report, label=f"{api.title} {account} (emulated)")
-                reports.append(report)
+                jobs.append((f"{api.title} {account} (emulated)", load))
+        # every API's accounts side by side, as `fleetlake run` loads a fleet
+        results = run_side_by_side([load for _, load in jobs], workers=side_by_side_setting())
+        reports = []
+        for (label, _), result in zip(jobs, results, strict=True):
+            if isinstance(result, BaseException):
+                raise result  # the emulators are ours: any failure is a bug to see whole
+            _print_report(result, label=label)
+            reports.append(result)
+        _print_model(build_model(None, duckdb_path=duckdb_path, pipelines_dir=pipelines_dir))
+        # a day in the fleet's life: the first account's owner pauses, resizes and upgrades clusters; the
+        # inventory loads again and the model's history shows each change
+        changed = []
+        for api, organizations, settings in emulated.values():
+            shown = organizations.emulators[0].demo_changes()
+            if shown:
+                load = functools.partial(
+                    run,
+                    api,
+                    source_kwargs=settings[0],
+                    resources=list(shown),
+                    pipelines_dir=pipelines_dir,
+                    duckdb_path=duckdb_path,
+                    strict=strict,
+                    wait=wait,
+                    on_wait=_say,
+                    account=Account(DEMO_ACCOUNTS[0]),
+                )
+                changed.append((api, load))
+        reloads = run_side_by_side([load for _, load in changed], workers=1)
+        for (changed_api, _), result in zip(changed, reloads, strict=True):
+            if isinstance(result, BaseException):
+                raise result
+            click.echo(
+                f"\n{changed_api.title} {DEMO_ACCOUNTS[0]}: the owner paused, resized and upgraded clusters; "
+                f"its inventory loaded again in {result.seconds:.1f} s"
+            )
+        if changed:
+            _print_model(build_model(None, duckdb_path=duckdb_path, pipelines_dir=pipelines_dir))
+    _answer_questions(duckdb_path)
     click.echo("\nTry a query:")
     for report in reports[:: len(DEMO_ACCOUNTS)]:
         sql = report.api.example_query.format(dataset=report.pipeline.dataset_name)
@@ -360,6 +430,11 @@ def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None, wai
     default=None,
     help="Table format of a filesystem destination (default delta; none = plain parquet, refused where tables merge).",
 )
+@click.option(
+    "--model/--no-model",
+    default=None,
+    help="Rebuild the fleet dataset after the loads (default: when no API is named).",
+)
 def run_command(
     api: ApiContract | None,
     destination: str,
@@ -370,6 +445,7 @@ def run_command(
     strict: bool | None,
     wait: bool,
     table_format: str | None,
+    model: bool | None,
 ) -> None:
     """Load the real API with the credentials in .dlt/secrets.toml or the environment.
 
@@ -386,7 +462,15 @@ def run_command(
       fleetlake run tidb --resources clusters,audit_logs --destination postgres
       fleetlake run skysql --strict      # all or nothing
     """
-    from fleetlake.pipelines import DEFAULT_DESTINATION, duckdb_file, run, writable_folder
+    from fleetlake.pipelines import (
+        DEFAULT_DESTINATION,
+        build_model,
+        duckdb_file,
+        run,
+        run_side_by_side,
+        side_by_side_setting,
+        writable_folder,
+    )
 
     signal.signal(signal.SIGTERM, _terminate)
     names = [name.strip() for name in resources.split(",") if name.strip()] if resources else None
@@ -410,7 +494,7 @@ def run_command(
         writable_folder(Path.cwd(), what=where, fix=fix)
         # 40 MB this process never needs; other destinations' drivers may import pandas (fleetlake/imports.py)
         keep_pandas_out()
-    from fleetlake.accounts import Account, configured_accounts, to_run
+    from fleetlake.accounts import configured_accounts, to_run
 
     # every (API, account) to load: an API's named accounts, or its one key of the seed pages' section
     jobs: list[tuple[ApiContract, Account | None]] = []
@@ -425,34 +509,52 @@ def run_command(
             failures.append((each.title, error.exit_code))
             continue
         jobs += [(each, account) for account in to_run(accounts)]
+    run_progress = sys.stderr.isatty() if progress is None else progress
+
+    def job(each: ApiContract, account: Account | None) -> Callable[[], RunReport]:
+        return functools.partial(
+            run,
+            each,
+            resources=names,
+            destination=destination,
+            duckdb_path=duckdb_path,
+            dataset_name=dataset_name,
+            pipelines_dir=pipelines_dir,
+            progress=run_progress,
+            strict=strict,
+            wait=wait,
+            on_wait=_say,
+            table_format=table_format,
+            account=account,
+        )
+
+    model_failed = False
+    # accounts and APIs side by side, each under its own quota; their loads take turns at the destination
+    results = run_side_by_side([job(each, account) for each, account in jobs], workers=side_by_side_setting())
     reports: list[RunReport] = []
-    for each, account in jobs:
+    for (each, account), result in zip(jobs, results, strict=True):
         label = f"{each.title} ({account.name})" if account else each.title
-        try:
-            report = run(
-                each,
-                resources=names,
-                destination=destination,
-                duckdb_path=duckdb_path,
-                dataset_name=dataset_name,
-                pipelines_dir=pipelines_dir,
-                progress=sys.stderr.isatty() if progress is None else progress,
-                strict=strict,
-                wait=wait,
-                on_wait=_say,
-                table_format=table_format,
-                account=account,
-            )
-        except Exception as error:
+        if isinstance(result, BaseException):
             if len(jobs) == 1 and not failures:
-                raise  # one API, one account: its error is the command's
+                raise result  # one API, one account: its error is the command's
             # several: one that fails (a refused key, an unreachable host) costs the others nothing
-            message, code = explain(error, each)
+            message, code = explain(result, each)
             click.echo(f"failed: {label}: {' '.join(message.split())}", err=True)
             failures.append((label, code))
             continue
-        _print_report(report, label=label)
-        reports.append(report)
+        _print_report(result, label=label)
+        reports.append(result)
+    if reports and (api is None if model is None else model):
+        # the fleet model from what every API's last complete load holds, failed accounts' included
+        try:
+            # each API's dataset: its seed name, or --dataset's
+            sources = {each.dataset_name: dataset_name for each in apis} if dataset_name else None
+            file = duckdb_path or duckdb_file(None, reports[0].api.pipeline_name)
+            _print_model(build_model(destination, duckdb_path=file, pipelines_dir=pipelines_dir, sources=sources))
+        except Exception as error:
+            message, _ = explain(error)
+            click.echo(f"failed: the fleet model: {' '.join(message.split())}", err=True)
+            model_failed = True
     if failures and not reports:
         raise SystemExit(failures[0][1])
     if failures:
@@ -461,6 +563,14 @@ def run_command(
         click.echo(
             f"partial run: {len(reports)} of {total} loaded; {titles} failed (see above) and keep their last "
             f"complete load (exit {PARTIAL_EXIT}).",
+            err=True,
+        )
+        _finish(reports)
+        raise SystemExit(PARTIAL_EXIT)
+    if model_failed:
+        click.echo(
+            f"partial run: every account loaded; the fleet model failed (see above) and keeps its last build "
+            f"(exit {PARTIAL_EXIT}).",
             err=True,
         )
         _finish(reports)
@@ -659,18 +769,62 @@ def _emulator_option(text: str) -> tuple[str, Any]:
 
 @cli.command()
 @common_options
-@api_argument
-def resources(api: ApiContract) -> None:
-    """List the API's resources (tables) with a one-line description.
+@click.argument("name", type=click.Choice([*API_NAMES, "fleet"]), metavar="API|fleet")
+def resources(name: str) -> None:
+    """List the API's resources (tables) with a one-line description; `fleet`: the fleet model's tables
+    and their columns.
 
     \b
     Example:
       fleetlake resources tidb
+      fleetlake resources fleet
     """
-    described = api.resource_descriptions()
-    width = max(len(name) for name in described)
-    for name, description in described.items():
-        click.echo(f"{name.ljust(width)}  {description}")
+    if name == "fleet":
+        from fleetlake.fleet.model import TABLES
+
+        for table in TABLES:
+            click.echo(f"{table.name}  {table.description}")
+            width = max(len(column.name) for column in table.columns)
+            for column in table.columns:
+                click.echo(f"    {column.name.ljust(width)}  {column.data_type:<9}  {column.description}")
+        return
+    described = get_api(name).resource_descriptions()
+    width = max(len(resource) for resource in described)
+    for resource, description in described.items():
+        click.echo(f"{resource.ljust(width)}  {description}")
+
+
+@cli.command()
+@common_options
+@destination_options
+@click.option(
+    "--pipelines-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder for the model pipeline's state (default: dlt's, ~/.dlt/pipelines).",
+)
+@click.option(
+    "--file",
+    "duckdb_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The DuckDB file (default fleetlake.duckdb, or DESTINATION__DUCKDB__CREDENTIALS).",
+)
+def model(destination: str, dataset_name: str | None, pipelines_dir: Path | None, duckdb_path: Path | None) -> None:
+    """Rebuild the fleet dataset (fleet.clusters, fleet.costs in FOCUS, fleet.audit_events, the clusters'
+    history and its changes) from what the database holds; `fleetlake run` does it after its loads.
+
+    \b
+    Example:
+      fleetlake model                     # in fleetlake.duckdb
+      fleetlake model --destination postgres
+    """
+    from fleetlake.pipelines import DEFAULT_DESTINATION, build_model, duckdb_file
+
+    if dataset_name:
+        raise ConfigurationError("The fleet model always writes the dataset `fleet`; leave --dataset out.")
+    path = duckdb_file(duckdb_path, FLEET) if destination == DEFAULT_DESTINATION else None
+    _print_model(build_model(destination, duckdb_path=path, pipelines_dir=pipelines_dir))
 
 
 def seed_script(name: str) -> None:

@@ -14,8 +14,9 @@ import logging
 import os
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ import dlt
 from dlt.common.configuration.exceptions import ConfigurationException
 from dlt.common.destination.exceptions import UnknownDestinationModule
 from dlt.common.destination.reference import Destination
-from dlt.common.pipeline import LoadInfo, NormalizeInfo, get_dlt_pipelines_dir
+from dlt.common.pipeline import LoadInfo, get_dlt_pipelines_dir
 from dlt.common.runtime import signals
 from dlt.common.runtime.collector import LogCollector
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
@@ -32,11 +33,12 @@ from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
 from fleetlake import clock, local_state, locks, partial
-from fleetlake.accounts import Account, tag_rows
+from fleetlake.accounts import ACCOUNT_COLUMN, Account, tag_rows
 from fleetlake.destinations import passwordless_postgres
 from fleetlake.duckdb_destination import COPY_MEMORY_LIMIT, resumable_duckdb
 from fleetlake.errors import ConfigurationError
 from fleetlake.http import quota
+from fleetlake.imports import import_before_threads
 from fleetlake.outcomes import Outcome, RunOutcomes, Status, collecting, exit_code
 from fleetlake.sources import ApiContract
 from fleetlake.working_copy import WorkingCopy
@@ -323,6 +325,24 @@ def table_row_counts(pipeline: Pipeline, tables: Iterable[str] | None = None) ->
     return {str(name): int(count) for name, count in relation.fetchall()}
 
 
+def account_row_counts(pipeline: Pipeline, account: Account, tables: Iterable[str]) -> dict[str, int]:
+    """The account's own rows in each of `tables` that carries the account column: the others' rows in the
+    same table are theirs to report (their runs may load side by side, before or after this one)."""
+    schema = pipeline.default_schema
+    tagged = [name for name in tables if ACCOUNT_COLUMN in schema.tables.get(name, {}).get("columns", {})]
+    if not tagged:
+        return {}
+    counts: dict[str, int] = {}
+    with pipeline.sql_client() as client:
+        column = client.escape_column_name(ACCOUNT_COLUMN)
+        for name in tagged:
+            # the schema's own table names, escaped by the destination; the account is a parameter
+            sql = f"SELECT count(*) FROM {client.make_qualified_table_name(name)} WHERE {column} = %s"  # noqa: S608
+            rows = client.execute_sql(sql, account.name) or [(0,)]
+            counts[name] = int(rows[0][0])
+    return counts
+
+
 def strict_setting(strict: bool | None) -> bool:
     """`strict` when given, else `[fleetlake] strict` from dlt's configuration (default false)."""
     if strict is not None:
@@ -349,27 +369,13 @@ class _Progress:
     loaded: bool = False
 
 
-def _load(
-    pipeline: Pipeline,
-    source: DltSource,
-    outcomes: RunOutcomes,
-    file_format: Any,
-    progress: _Progress,
-    table_format: Any = None,
-) -> tuple[NormalizeInfo | None, LoadInfo]:
-    """dlt's `run`, step by step, with a failed resource's part taken out between extract and normalize.
-
-    Returns (normalize info, load info) of this run's extract.
-    """
-    # a previous run that died before it took its failed resources out of the load is finished first,
-    # and a package it had completed but not archived is archived
-    partial.recover(pipeline)
-    partial.finish_completed_packages(Path(pipeline.working_dir))
+def _catch_up(pipeline: Pipeline, progress: _Progress) -> None:
+    """What comes before a run's extract, in the destination: the state is restored from the destination
+    (dlt's `sync_destination`), and what a previous run left extracted or normalized is loaded first, as
+    dlt's `run` does."""
     progress.step = "sync"
     if pipeline.config.restore_from_destination and not pipeline.dev_mode:
         pipeline.sync_destination()
-    # what a previous run left extracted or normalized is loaded first, as dlt's run does; then, unlike
-    # dlt's run, this run goes on to extract its own data
     if pipeline.list_extracted_load_packages():
         progress.step = "normalize"
         pipeline.normalize()
@@ -377,6 +383,20 @@ def _load(
         progress.step = "load"
         pipeline.load()
         progress.loaded = True
+
+
+def _extract(
+    pipeline: Pipeline,
+    source: DltSource,
+    outcomes: RunOutcomes,
+    file_format: Any,
+    progress: _Progress,
+    table_format: Any = None,
+) -> None:
+    """dlt's extract, with a failed resource's part taken out of the package before it is normalized.
+
+    Touches only the pipeline's working folder: other runs load into the destination meanwhile.
+    """
     before = partial.resource_states(pipeline, source.name)
     tables = {name: str(resource.table_name) for name, resource in source.resources.items()}
     journal = partial.Journal(pipeline, source.name, tables, before)
@@ -388,12 +408,6 @@ def _load(
     if dropped:
         partial.undo(pipeline, source.name, dropped, tables, before)
     journal.remove()
-    progress.step = "normalize"
-    normalize_info = pipeline.normalize()
-    progress.step = "load"
-    load_info = pipeline.load()
-    progress.loaded = True
-    return normalize_info, load_info
 
 
 def destination_identity(pipeline: Pipeline, duckdb: Path | None) -> str:
@@ -489,42 +503,77 @@ def run(
         if local_state.check_destination(working_dir, name, identity):
             pipeline = pipeline_for(target)
         if duckdb is not None:
-            stack.enter_context(hold(f"duckdb:{duckdb}", f"the DuckDB file {duckdb}"))
+            destination_lock = (f"duckdb:{duckdb}", f"the DuckDB file {duckdb}")
         else:
-            stack.enter_context(hold(f"destination:{identity}", f"dataset {pipeline.dataset_name} ({identity})"))
-        copy = WorkingCopy(duckdb) if duckdb is not None and working_copy_setting() else None
-        if copy is not None:
-            copy.open(pending=bool(pipeline.list_normalized_load_packages()))
-            pipeline = pipeline_for(resolve_destination(destination, copy.path, api.pipeline_name))
+            destination_lock = (f"destination:{identity}", f"dataset {pipeline.dataset_name} ({identity})")
+        use_copy = duckdb is not None and working_copy_setting()
+
+        @contextlib.contextmanager
+        def in_destination(reached: _Progress) -> Iterator[tuple[Pipeline, WorkingCopy | None]]:
+            """The destination for one step of the run, held by this run alone (its lock; on DuckDB a working
+            copy that becomes the file when the step loaded something and ended well). Extraction runs outside
+            it, so runs of other accounts and APIs load into the same database while this one waits for its
+            API's quota."""
+            with hold(*destination_lock):
+                copy = WorkingCopy(duckdb) if use_copy and duckdb is not None else None
+                bound = pipeline_for(target)
+                if copy is not None:
+                    copy.open(pending=bool(bound.list_normalized_load_packages()))
+                    bound = pipeline_for(resolve_destination(destination, copy.path, api.pipeline_name))
+                try:
+                    yield bound, copy
+                except BaseException:
+                    if copy is not None:
+                        _settle_copy(copy, bound, reached)
+                    raise
+                if copy is not None:
+                    # a step that only read the state (a first run's sync) leaves no file behind
+                    copy.commit() if reached.loaded else copy.discard()
+
         formatted = choose_table_format(pipeline, source, table_format)
         # Ctrl-C and SIGTERM only set a flag from here on: dlt's steps and fleetlake's workers stop at their
-        # next check, and the CLI says where the run was (troubleshoot.py)
-        stack.enter_context(signals.intercepted_signals())
+        # next check, and the CLI says where the run was (troubleshoot.py). Python lets only the main thread
+        # set signal handlers: runs side by side (`run_side_by_side`) have theirs set there, around them all.
+        if threading.current_thread() is threading.main_thread():
+            stack.enter_context(signals.intercepted_signals())
         if progress:
             stack.enter_context(quota.watching(functools.partial(show_quota_wait, pipeline.collector)))
         reached = _Progress()
         started = time.perf_counter()
         try:
             file_format = "parquet" if formatted in ("delta", "iceberg") else preferred_file_format(pipeline)
-            normalize, load_info = _load(pipeline, source, outcomes, file_format, reached, formatted)
+            # what a previous run left unfinished in the working folder is put right first (no destination)
+            partial.recover(pipeline)
+            partial.finish_completed_packages(Path(pipeline.working_dir))
+            pending = bool(pipeline.list_extracted_load_packages() or pipeline.list_normalized_load_packages())
+            if duckdb is not None and use_copy and not pending and not WorkingCopy(duckdb).exists():
+                # nothing to load before extracting: the state is only read, from the file itself (a copy
+                # of a large fleet file per account would cost more than the sync); no file, nothing to read
+                with hold(*destination_lock):
+                    if duckdb.exists():
+                        _catch_up(pipeline_for(target), reached)
+            else:
+                with in_destination(reached) as (bound, _):
+                    _catch_up(bound, reached)
+            # a fresh pipeline object: the one of the step before is bound to a copy that is now the file
+            pipeline = pipeline_for(target)
+            _extract(pipeline, source, outcomes, file_format, reached, formatted)
             signals.raise_if_signalled()
+            reached = _Progress(step="normalize")
+            with in_destination(reached) as (pipeline, copy):
+                normalize = pipeline.normalize()
+                reached.step = "load"
+                load_info = pipeline.load()
+                reached.loaded = True
+                signals.raise_if_signalled()
+                seconds = time.perf_counter() - started
+                loaded = dict(normalize.row_counts) if normalize else {}
+                report = RunReport(api, pipeline, load_info, seconds, loaded_rows=loaded, duckdb=duckdb)
+                report.row_counts = _row_counts(pipeline, formatted, account)
         except BaseException as error:
-            if copy is not None:
-                _settle_copy(copy, pipeline, reached)
             setattr(error, STEP_ATTRIBUTE, reached.step)  # where an interrupt found the run
             raise
-        seconds = time.perf_counter() - started
-        loaded = dict(normalize.row_counts) if normalize else {}
-        report = RunReport(api, pipeline, load_info, seconds, loaded_rows=loaded, duckdb=duckdb)
-        try:
-            if formatted in ("delta", "iceberg") and is_filesystem(pipeline):
-                report.row_counts = open_table_row_counts(pipeline, formatted)
-            else:
-                report.row_counts = table_row_counts(pipeline)
-        except Exception as error:  # counting is a courtesy; a destination may not be readable back
-            logger.warning("could not count rows in the destination (%s); the counts shown are this run's", error)
         if copy is not None:
-            copy.commit()
             # the report's pipeline reads the file, not the copy that is gone
             report.pipeline = pipeline_for(target)
         local_state.remember(working_dir, identity)
@@ -543,6 +592,22 @@ def show_quota_wait(collector: Any, text: str, seconds: float) -> None:
         collector.update(QUOTA_COUNTER, inc=round(seconds), message=text)
 
 
+def _row_counts(pipeline: Pipeline, table_format: str | None, account: Account | None = None) -> dict[str, int]:
+    """Rows per table in the destination after a load (an account's own rows in its tables); empty (with
+    a warning) where it cannot be read back."""
+    try:
+        if table_format in ("delta", "iceberg") and is_filesystem(pipeline):
+            counts = open_table_row_counts(pipeline, table_format)
+        else:
+            counts = table_row_counts(pipeline)
+        if account is not None:
+            counts.update(account_row_counts(pipeline, account, counts))
+        return counts
+    except Exception as error:  # counting is a courtesy; a destination may not be readable back
+        logger.warning("could not count rows in the destination (%s); the counts shown are this run's", error)
+        return {}
+
+
 def _settle_copy(copy: WorkingCopy, pipeline: Pipeline, reached: _Progress) -> None:
     """After a failed run: keep the copy where a load is pending in it (the next run resumes there), make
     it the file where a load completed and none is pending, else remove it."""
@@ -556,3 +621,86 @@ def _settle_copy(copy: WorkingCopy, pipeline: Pipeline, reached: _Progress) -> N
             copy.discard()
     except Exception as error:  # the run's own error is the one to report
         logger.warning("could not settle the DuckDB working copy %s: %s", copy.path, error)
+
+
+SIDE_BY_SIDE_SETTING = "fleetlake.side_by_side"
+"""`[fleetlake] side_by_side = 8` (FLEETLAKE__SIDE_BY_SIDE): how many accounts' runs go at once."""
+SIDE_BY_SIDE = 8
+
+
+def side_by_side_setting() -> int:
+    """`[fleetlake] side_by_side` from dlt's configuration: at least 1, `SIDE_BY_SIDE` when unset."""
+    value: Any = dlt.config.get(SIDE_BY_SIDE_SETTING)
+    if value is None:
+        return SIDE_BY_SIDE
+    try:
+        count = int(str(value).strip())
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise ConfigurationError(
+            f"`side_by_side` in [fleetlake] (or FLEETLAKE__SIDE_BY_SIDE) is {value!r}; set it to a whole number of "
+            f"at least 1: how many accounts load at once (default {SIDE_BY_SIDE}; 1 loads them one after another)."
+        )
+    return count
+
+
+def run_side_by_side(jobs: Sequence[Callable[[], RunReport]], *, workers: int) -> list[RunReport | BaseException]:
+    """Run each job (a `run` of one API and account) in its own thread, at most `workers` at once, and
+    return what each came to in the jobs' order: its report, or the error that stopped it.
+
+    Each account waits for its own API quota alone, so N accounts take about as long as one. Their steps
+    in the destination take turns (`run` holds the destination's lock for those only). Ctrl-C and SIGTERM
+    set dlt's flag here, in the main thread, and every run stops at its next check.
+    """
+    if len(jobs) <= 1 or workers <= 1:
+        results: list[RunReport | BaseException] = []
+        for job in jobs:
+            try:
+                results.append(job())
+            except Exception as error:
+                results.append(error)
+        return results
+    from concurrent.futures import ThreadPoolExecutor
+
+    # dlt asks sys.modules whether pyarrow (and pandas) are loaded without importing them: while one thread
+    # imports one, another finds it half made and fails ("partially initialized module 'pyarrow'")
+    import_before_threads()
+
+    def attempt(job: Callable[[], RunReport]) -> RunReport | BaseException:
+        try:
+            return job()
+        except Exception as error:  # reported by the caller, beside the others' reports
+            return error
+
+    with signals.intercepted_signals(), ThreadPoolExecutor(workers, thread_name_prefix="fleetlake-run") as pool:
+        return list(pool.map(attempt, jobs))
+
+
+def build_model(
+    destination: str | Destination[Any, Any] | None,
+    *,
+    duckdb_path: Path | None,
+    pipelines_dir: Path | None = None,
+    now: Any = None,
+    sources: Mapping[str, str] | None = None,
+    dataset: str = "fleet",
+) -> Any:
+    """Build the `fleet` dataset (`fleetlake.fleet`; or `dataset`) in the destination the runs loaded,
+    holding its lock; on DuckDB in `duckdb_path`'s file; from the APIs' seed datasets, or those `sources`
+    maps them to. Returns the build's `ModelReport`."""
+    from fleetlake.fleet.build import build, model_pipeline
+
+    is_duckdb = destination is None or destination == DEFAULT_DESTINATION
+    duckdb = duckdb_file(duckdb_path, "fleetlake") if is_duckdb else None
+    target = resolve_destination(destination, duckdb, "fleetlake")
+    root = Path(pipelines_dir or get_dlt_pipelines_dir()).expanduser().resolve()
+    if duckdb is not None:
+        lock = (f"duckdb:{duckdb}", f"the DuckDB file {duckdb}")
+    else:
+        identity = destination_identity(model_pipeline(target, root, dataset), None)
+        lock = (f"destination:{identity}", f"dataset {dataset} ({identity})")
+        location = identity.replace(" dataset ", ", dataset ")
+    if duckdb is not None:
+        location = f"{duckdb}, dataset {dataset}"
+    return build(target, lock=lock, location=location, pipelines_dir=root, now=now, sources=sources, dataset=dataset)

@@ -48,6 +48,14 @@ def test_every_configured_api_loads_into_one_file_queryable_across_vendors(tmp_p
         }
     assert rows == [(8, 600)]
     assert "tidb_instance_data" not in schemas
+    # the fleet model, rebuilt after the loads from what the file holds (no TiDB: read as empty)
+    assert f"fleet model: built in {database}, dataset fleet, in " in result.stdout
+    with duckdb.connect(str(database), read_only=True) as connection:
+        fleet = connection.execute(
+            "SELECT (SELECT count(*) FROM fleet.clusters WHERE vendor = 'skysql'), (SELECT count(*) FROM fleet.clusters),"
+            " (SELECT count(*) FROM fleet.audit_events WHERE vendor = 'secoda'), (SELECT count(DISTINCT account) FROM fleet.clusters)"
+        ).fetchall()
+    assert fleet == [(8, 8, 300, 1)]
     # the seed pages' way reads each API's dataset from the one file, once dlt is told where it is (dlt keeps
     # no credentials in a pipeline's state: DESTINATION__DUCKDB__CREDENTIALS, or [destination.duckdb])
     pipeline = f"dlt.pipeline('skysql_pipeline', pipelines_dir={str(pipelines)!r})"

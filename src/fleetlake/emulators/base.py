@@ -140,6 +140,11 @@ class Emulator(ABC):
         """The rows each table holds after a full load at the current data time, keyed by the source's
         table names (those of `resource_descriptions`); computed from the data model, not the routes."""
 
+    def demo_changes(self) -> tuple[str, ...]:
+        """Make the changes an owner makes between two of the demo's runs (a pause, a resize, an upgrade),
+        and return the resources that show them; none by default."""
+        return ()
+
     def server(self, port: int = 0) -> EmulatorServer:
         """An unstarted server for this emulator, its port already bound (for `serve_forever`)."""
         return EmulatorServer(self.app, port=port)

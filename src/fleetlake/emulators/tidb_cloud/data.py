@@ -14,7 +14,7 @@ import hashlib
 import itertools
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 
 from fleetlake.emulators.seeded import mix, rng, weighted
@@ -301,7 +301,9 @@ class TiDBData:
         self._changes: dict[int, tuple[int, int | None]] = {}
         self._changes_lock = threading.Lock()
         self.project = lru_cache(maxsize=1024)(self._project)
-        self.cluster = lru_cache(maxsize=16_384)(self._cluster)
+        self.cluster = lru_cache(maxsize=16_384)(self._changed_cluster)
+        self._owner_changes: dict[int, dict[str, object]] = {}
+        """What an owner changed per cluster (`change`): facts of `Cluster`, and `state`."""
         self.member = lru_cache(maxsize=4096)(self._member)
 
     # projects and clusters
@@ -393,6 +395,21 @@ class TiDBData:
             paths=paths,
         )
 
+    def _changed_cluster(self, g: int) -> Cluster:
+        cluster = self._cluster(g)
+        changed = {k: v for k, v in self._owner_changes.get(g, {}).items() if k != "state"}
+        return replace(cluster, **changed) if changed else cluster  # type: ignore[arg-type]
+
+    def change(self, g: int, **facts: object) -> None:
+        """Change cluster `g` as its owner would: pause it (`state="PAUSED"`), resize it (`tikv_nodes=6`),
+        upgrade it (`version="8.5.1"`). Every API answers the change from then on."""
+        unknown = set(facts) - {f.name for f in fields(Cluster)} - {"state"}
+        if unknown:
+            raise ValueError(f"a cluster has no {sorted(unknown)}")
+        with self._changes_lock:
+            self._owner_changes.setdefault(g, {}).update(facts)
+        self.cluster.cache_clear()
+
     def clusters_of(self, p: int) -> range:
         """The global indexes of project `p`'s clusters."""
         project = self.project(p)
@@ -400,6 +417,9 @@ class TiDBData:
 
     def state(self, g: int, now: int) -> str:
         """A cluster's state today: a function of the cluster and the day, so it changes with the clock."""
+        owner = self._owner_changes.get(g, {}).get("state")
+        if owner is not None:
+            return str(owner)
         table = DEDICATED_STATES if self.is_dedicated(g) else SERVERLESS_STATES
         return weighted(mix(self.seed, "state", g, now // DAY), table)
 

@@ -240,6 +240,26 @@ class TiDBCloudEmulator(Emulator):
             "billing_end_month": self.clock.now().strftime("%Y-%m"),
         }
 
+    def change_cluster(self, cluster_id: str, **facts: Any) -> None:
+        """Change a cluster as its owner would, in every API's answers from now on: `state="PAUSED"` pauses
+        it, `tikv_nodes=6` resizes it, `version="8.5.1"` upgrades it (see `TiDBData.change`)."""
+        g = self.data.cluster_ids.decode(cluster_id)
+        if g is None or g >= self.data.cluster_count:
+            raise KeyError(f"no cluster {cluster_id} in this organization")
+        self.data.change(g, **facts)
+
+    def demo_changes(self) -> tuple[str, ...]:
+        """Pause the first Dedicated cluster that is active, resize the next (3 more TiKV nodes), upgrade the
+        one after (to 8.5.2): what `fleet.cluster_changes` shows after the demo's second run."""
+        now = self.clock.timestamp()
+        active = [g for g in self.data.dedicated_clusters if self.data.state(g, now) == "ACTIVE"][:3]
+        if len(active) == 3:
+            paused, resized, upgraded = (self.data.cluster(g) for g in active)
+            self.change_cluster(paused.id, state="PAUSED")
+            self.change_cluster(resized.id, tikv_nodes=resized.tikv_nodes + 3)
+            self.change_cluster(upgraded.id, version="8.5.2")
+        return ("clusters", "dedicated_clusters", "serverless_clusters")
+
     def expected_counts(self) -> dict[str, int]:
         """How many records each client table holds after a full load at the current data time.
 
