@@ -246,6 +246,43 @@ def accounts(counts: list[int], limit: int, window: float) -> dict[int, dict[str
     return results
 
 
+MODEL_RESOURCES = [
+    "projects",
+    "clusters",
+    "dedicated_clusters",
+    "serverless_clusters",
+    "bills",
+    "bill_details",
+    "audit_logs",
+]
+
+
+def model_build(scale: str, audit_rows: int) -> dict[str, Any]:
+    """`fleetlake run tidb` of the model's inputs at `scale` (audit logs from `since_for(audit_rows)`), then
+    `fleetlake model` on that file: both walls, and the rows the model wrote."""
+    with emulator_process("tidb", scale=scale) as url, tempfile.TemporaryDirectory() as folder:
+        env = {**os.environ, "RUNTIME__LOG_LEVEL": "ERROR"}
+        for key, value in tidb_settings(url, audit_logs_since=since_for(audit_rows)).items():
+            env[f"SOURCES__TIDB_INSTANCE_SOURCE__{key.upper()}"] = str(value)
+        pipelines_dir = str(Path(folder) / "pipelines")
+        load = [sys.executable, "-m", "fleetlake", "run", "tidb", "--resources", ",".join(MODEL_RESOURCES),
+                "--pipelines-dir", pipelines_dir, "--no-progress"]  # fmt: skip
+        started = time.perf_counter()
+        loaded = subprocess.run(load, capture_output=True, text=True, env=env, cwd=folder, timeout=3600)
+        load_seconds = time.perf_counter() - started
+        build = [sys.executable, "-m", "fleetlake", "model", "--file", "tidb_instance_pipeline.duckdb",
+                 "--pipelines-dir", pipelines_dir]  # fmt: skip
+        started = time.perf_counter()
+        built = subprocess.run(build, capture_output=True, text=True, env=env, cwd=folder, timeout=3600)
+        model_seconds = time.perf_counter() - started
+    rows = {}
+    for line in built.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            rows[parts[0]] = int(parts[1])
+    return {"load": load_seconds, "model": model_seconds, "exits": (loaded.returncode, built.returncode), "rows": rows}
+
+
 def startup(repeats: int) -> dict[str, float]:
     """Best-of-`repeats` wall seconds of the CLI's quick answers beside a bare interpreter and `import dlt`,
     taken in turns so that a noisy moment hits all of them alike."""
@@ -287,6 +324,8 @@ def main() -> None:
     lat = latency(0.1, latency_scale)
     boot = startup(3 if quick else 10)
     fleet = accounts([1, 4], 100, window)
+    model_scale = "demo" if quick else "large"
+    built = model_build(model_scale, 2_000 if quick else 100_000)
 
     ours_rps = tp["ours"]["rows"] / tp["ours"]["seconds"]
     raw_rps = tp["raw"]["rows"] / tp["raw"]["seconds"]
@@ -351,6 +390,11 @@ def main() -> None:
             f"{fleet[4]['seconds'] / fleet[1]['seconds']:.2f} x one; 429s met {fleet[4]['throttled']}; exits "
             f"{fleet[1]['exit']}, {fleet[4]['exit']}; accounts side by side, loads taking turns",
         ),
+        (
+            f"fleet model ({model_scale} scale)",
+            f"`fleetlake model` {built['model']:.1f} s = {built['model'] / built['load']:.2f} x the load it models",
+            f"load {built['load']:.1f} s; rows {built['rows']}; exits {built['exits']}",
+        ),
         ("requests, full sync (demo)", f"{eco['made']} made vs lower bound {eco['bound']}", ""),
         (
             "requests, re-run with nothing new",
@@ -374,7 +418,8 @@ def main() -> None:
         f"rows_per_s_vs_raw={ours_rps / raw_rps:.3f} peak_rss_mb={peak:.0f} "
         f"help_vs_import_dlt={boot['--help'] / boot['import dlt']:.3f} "
         f"accounts4_wall_over_one_bound={fleet[4]['seconds'] / fleet[1]['bound_seconds']:.3f} "
-        f"accounts4_wall_over_one_wall={fleet[4]['seconds'] / fleet[1]['seconds']:.3f}"
+        f"accounts4_wall_over_one_wall={fleet[4]['seconds'] / fleet[1]['seconds']:.3f} "
+        f"model_over_load={built['model'] / built['load']:.3f}"
     )
     print(line)
     if not quick:

@@ -10,7 +10,9 @@ Each API, or each of its accounts where the API names them (`accounts = [...]`, 
 own task group, so a large fleet loads side by side on as many workers as the executor has;
 an API's task fails on the first resource that fails (Airflow's retries then run it again), since the
 task runs dlt's pipeline directly, not fleetlake's runner. The source is built when its task runs, not
-when the scheduler parses this file, so parsing needs no keys and makes no request.
+when the scheduler parses this file, so parsing needs no keys and makes no request. When every group
+has run (whatever each came to), the `fleet_model` task rebuilds the `fleet` dataset from what the
+destination holds, as `fleetlake run` does after its loads.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 import dlt
 import pendulum
-from airflow.decorators import dag
+from airflow.decorators import dag, task
 from dlt.helpers.airflow_helper import PipelineTasksGroup
 
 from fleetlake.accounts import Account, account_names, configured_accounts, tag_rows
@@ -40,6 +42,7 @@ DESTINATION = os.environ.get("FLEETLAKE_DESTINATION", "postgres")
     tags=["fleetlake", "dlt"],
 )
 def fleetlake() -> None:
+    groups = []
     for api in BUNDLED:
         # the accounts' names only: their keys are read when each task runs, never kept in the DAG
         for account in account_names(api) or [None]:
@@ -48,6 +51,17 @@ def fleetlake() -> None:
             pipeline = dlt.pipeline(pipeline_name=name, dataset_name=api.dataset_name, destination=DESTINATION)
             # a callable: the source is built (and its settings resolved) when the task runs
             tasks.add_run(pipeline, _source(api, account), decompose="none", trigger_rule="all_done")
+            groups.append(tasks)
+    groups >> fleet_model()
+
+
+@task(trigger_rule="all_done")
+def fleet_model() -> dict[str, int]:
+    """The fleet model, rebuilt from every API's last complete load in the destination."""
+    from fleetlake.pipelines import build_model
+
+    report = build_model(DESTINATION, duckdb_path=None)
+    return dict(report.row_counts)
 
 
 def _source(api: ApiContract, account: str | None) -> Callable[[], Any]:

@@ -398,7 +398,6 @@ def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None, wai
             )
         if changed:
             _print_model(build_model(None, duckdb_path=duckdb_path, pipelines_dir=pipelines_dir))
-    _answer_questions(duckdb_path)
     click.echo("\nTry a query:")
     for report in reports[:: len(DEMO_ACCOUNTS)]:
         sql = report.api.example_query.format(dataset=report.pipeline.dataset_name)
@@ -407,6 +406,7 @@ def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None, wai
     click.echo("Inspect a pipeline (schema, loads, state):")
     for report in reports:
         click.echo(f"  uv run dlt pipeline --pipelines-dir {pipelines_dir} {report.pipeline.pipeline_name} info")
+    _answer_questions(duckdb_path)
     _finish(reports)
 
 

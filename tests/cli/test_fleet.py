@@ -100,3 +100,31 @@ def test_resources_without_an_api_are_refused(tmp_path, clean_env):
     result = fleetlake("run", "--resources", "projects", env=clean_env, cwd=tmp_path)
     assert result.returncode == 2
     assert "--resources names one API's resources: name the API too" in result.stderr
+
+
+def test_resources_fleet_describes_each_model_table_and_its_columns(tmp_path, clean_env):
+    result = fleetlake("resources", "fleet", env=clean_env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    tables = [line.split("  ")[0] for line in result.stdout.splitlines() if not line.startswith(" ")]
+    assert tables == ["clusters", "costs", "audit_events", "cluster_history", "cluster_changes"]
+    assert "    BilledCost          decimal    what is invoiced for the row, in BillingCurrency" in result.stdout
+
+
+def test_model_rebuilds_the_fleet_dataset_of_a_file_alone(tmp_path, clean_env):
+    skysql = get_api("skysql").emulator().build(EmulatorSetup(now=NOW))
+    with skysql.serve() as sky:
+        env = _env(clean_env, [("skysql", skysql, sky.url)])
+        loaded = fleetlake("run", "skysql", "--pipelines-dir", str(tmp_path / "pipelines"), env=env, cwd=tmp_path)
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    assert "fleet model" not in loaded.stdout  # one API named: no model unless --model
+    database = tmp_path / "skysql_pipeline.duckdb"
+    built = fleetlake(
+        "model", "--file", str(database), "--pipelines-dir", str(tmp_path / "pipelines"), env=env, cwd=tmp_path
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    assert f"fleet model: built in {database}, dataset fleet, in " in built.stdout
+    assert "  clusters                8" in built.stdout
+    assert "(not loaded there, read as empty: tidb_instance_data.projects," in built.stdout
+    with duckdb.connect(str(database), read_only=True) as connection:
+        months = connection.execute("SELECT count(DISTINCT x_BillingMonth) FROM fleet.costs").fetchall()
+    assert months == [(12,)]

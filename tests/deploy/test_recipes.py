@@ -147,12 +147,14 @@ LIST_DAG = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
 from airflow.models import DagBag
+from airflow.utils.task_group import TaskGroup
 bag = DagBag(dag_folder=sys.argv[2], include_examples=False)
 dag = bag.dags.get("fleetlake")
 print(json.dumps({
     "errors": {path: str(error) for path, error in bag.import_errors.items()},
     "tasks": sorted(dag.task_ids) if dag else None,
-    "groups": [group for group in dag.task_group.children] if dag else None,
+    "groups": [name for name, child in dag.task_group.children.items() if isinstance(child, TaskGroup)] if dag else None,
+    "downstream_of_groups": sorted({t for child in dag.task_group.children.values() if isinstance(child, TaskGroup) for t in child.downstream_task_ids}) if dag else None,
     "schedule": str(dag.schedule_interval) if dag else None,
 }))
 """
@@ -196,5 +198,7 @@ def test_the_airflow_dag_has_one_task_group_per_api_and_account(airflow_python, 
     assert listed["errors"] == {}
     names = ["tidb_instance_pipeline", "skysql_pipeline_prod", "skysql_pipeline_staging", "secoda_pipeline"]
     assert listed["groups"] == names  # one task group per API and account, in the registry's order
-    assert listed["tasks"] == sorted(f"{name}.{name}" for name in names)
+    assert listed["downstream_of_groups"] == ["fleet_model"]
+    # and the model, rebuilt after every group
+    assert listed["tasks"] == sorted([*(f"{name}.{name}" for name in names), "fleet_model"])
     assert valid_cron(listed["schedule"])

@@ -236,8 +236,33 @@ def test_every_month_of_focus_costs_sums_to_the_vendors_bill_to_the_cent(fleet):
     assert unmatched == (0,)
 
 
+FOCUS_MANDATORY = {
+    "BilledCost": "DECIMAL", "EffectiveCost": "DECIMAL", "ListCost": "DECIMAL", "ContractedCost": "DECIMAL",
+    "BillingCurrency": "VARCHAR", "BillingAccountId": "VARCHAR", "BillingAccountName": "VARCHAR",
+    "BillingPeriodStart": "TIMESTAMP", "BillingPeriodEnd": "TIMESTAMP", "ChargePeriodStart": "TIMESTAMP",
+    "ChargePeriodEnd": "TIMESTAMP", "ChargeCategory": "VARCHAR", "ChargeClass": "VARCHAR",
+    "ChargeDescription": "VARCHAR", "InvoiceIssuerName": "VARCHAR", "ProviderName": "VARCHAR",
+    "PublisherName": "VARCHAR", "PricingQuantity": "DECIMAL", "PricingUnit": "VARCHAR", "ServiceCategory": "VARCHAR",
+    "ServiceName": "VARCHAR",
+}  # fmt: skip
+"""FOCUS 1.2's mandatory columns and their kinds (decimal, date/time, string), checked here because the
+FinOps Foundation's focus-validator that installs on Python 3.11 (1.0.0) validates FOCUS 1.0's names."""
+
+
+def test_focus_costs_carry_the_mandatory_columns_with_their_kinds(fleet):
+    described = {name: kind for name, kind, *_ in fleet["before"].execute("DESCRIBE costs").fetchall()}
+    kinds = {
+        name: described.get(name, "missing").split("(")[0].replace(" WITH TIME ZONE", "") for name in FOCUS_MANDATORY
+    }
+    assert kinds == FOCUS_MANDATORY
+    extra = [name for name in described if name not in FOCUS_MANDATORY]
+    assert extra == ["ResourceId", "ResourceName", "RegionId", "SubAccountId", "SubAccountName", "SkuId", "Tags",
+                     "x_Vendor", "x_Account", "x_SourceTable", "x_BillingMonth", "ChargeFrequency"]  # fmt: skip
+
+
 def test_focus_columns_hold_the_values_the_spec_allows(fleet):
     allowed = {
+        "ChargeFrequency": {"One-Time", "Recurring", "Usage-Based"},
         "ChargeCategory": {"Usage", "Purchase", "Tax", "Credit", "Adjustment"},
         "ServiceCategory": {"Databases", "Storage", "Networking", "Other"},
         "BillingCurrency": {"USD"},

@@ -288,6 +288,7 @@ COSTS = Table(
         _c("x_Account", "text", "fleetlake's account", False),
         _c("x_SourceTable", "text", "the raw table the row comes from", False),
         _c("x_BillingMonth", "text", "the billing month, YYYY-MM", False),
+        _c("ChargeFrequency", "text", "Usage-Based, Recurring (support, commitments) or One-Time (credits)", False),
     ),
     "costs.sql",
 )

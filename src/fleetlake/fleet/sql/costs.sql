@@ -224,9 +224,15 @@ sky_bill_rows AS (
         CAST(NULL AS VARCHAR), CAST(NULL AS JSON), 'skysql', r.fleetlake_account, 'skysql_data.bills', r.month
     FROM sky_residual AS r WHERE r.amount <> 0
 )
-SELECT * FROM tidb_usage
-UNION ALL SELECT * FROM tidb_other
-UNION ALL SELECT * FROM tidb_credits
-UNION ALL SELECT * FROM sky_usage
-UNION ALL SELECT * FROM sky_bill_rows
+SELECT
+    *,
+    CASE ChargeCategory WHEN 'Usage' THEN 'Usage-Based' WHEN 'Purchase' THEN 'Recurring' ELSE 'One-Time' END
+        AS ChargeFrequency
+FROM (
+    SELECT * FROM tidb_usage
+    UNION ALL SELECT * FROM tidb_other
+    UNION ALL SELECT * FROM tidb_credits
+    UNION ALL SELECT * FROM sky_usage
+    UNION ALL SELECT * FROM sky_bill_rows
+)
 ORDER BY x_Vendor, x_Account, ChargePeriodStart, ChargeCategory, ChargeDescription, ResourceName
