@@ -368,7 +368,8 @@ def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None, wai
                 raise result  # the emulators are ours: any failure is a bug to see whole
             _print_report(result, label=label)
             reports.append(result)
-        _print_model(build_model(None, duckdb_path=duckdb_path, pipelines_dir=pipelines_dir))
+        model = build_model(None, duckdb_path=duckdb_path, pipelines_dir=pipelines_dir)
+        _print_model(model)
         # a day in the fleet's life: the first account's owner pauses, resizes and upgrades clusters; the
         # inventory loads again and the model's history shows each change
         changed = []
@@ -397,7 +398,8 @@ def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None, wai
                 f"its inventory loaded again in {result.seconds:.1f} s"
             )
         if changed:
-            _print_model(build_model(None, duckdb_path=duckdb_path, pipelines_dir=pipelines_dir))
+            model = build_model(None, duckdb_path=duckdb_path, pipelines_dir=pipelines_dir)
+            _print_model(model)
     click.echo("\nTry a query:")
     for report in reports[:: len(DEMO_ACCOUNTS)]:
         sql = report.api.example_query.format(dataset=report.pipeline.dataset_name)
@@ -407,6 +409,8 @@ def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None, wai
     for report in reports:
         click.echo(f"  uv run dlt pipeline --pipelines-dir {pipelines_dir} {report.pipeline.pipeline_name} info")
     _answer_questions(duckdb_path)
+    click.echo("\nPosture checks (fleetlake checks; --fail-on high gates a CI job):")
+    _print_findings(model, limit=12)
     _finish(reports)
 
 
@@ -769,7 +773,7 @@ def _emulator_option(text: str) -> tuple[str, Any]:
 
 @cli.command()
 @common_options
-@click.argument("name", type=click.Choice([*API_NAMES, "fleet"]), metavar="API|fleet")
+@click.argument("name", type=click.Choice([*API_NAMES, "fleet"]), metavar="API")
 def resources(name: str) -> None:
     """List the API's resources (tables) with a one-line description; `fleet`: the fleet model's tables
     and their columns.
@@ -825,6 +829,117 @@ def model(destination: str, dataset_name: str | None, pipelines_dir: Path | None
         raise ConfigurationError("The fleet model always writes the dataset `fleet`; leave --dataset out.")
     path = duckdb_file(duckdb_path, FLEET) if destination == DEFAULT_DESTINATION else None
     _print_model(build_model(destination, duckdb_path=path, pipelines_dir=pipelines_dir))
+
+
+def _print_findings(report: Any, limit: int | None = None) -> list[dict[str, Any]]:
+    """The posture checks' findings of a model build as a table, worst first (the first `limit`), with each
+    rule's fix."""
+    from fleetlake.fleet.rules import SEVERITIES
+
+    order = {severity: n for n, severity in enumerate(reversed(SEVERITIES))}
+    findings = sorted(
+        report.findings,
+        key=lambda f: (order[f["severity"]], f["rule_id"], f["account"] or "", f["resource_name"] or ""),
+    )
+    if findings:
+        header = ("rule", "severity", "vendor", "account", "type", "resource", "detail")
+        rows = [
+            (f["rule_id"], f["severity"], f["vendor"] or "", f["account"] or "", f["resource_type"] or "",
+             f["resource_name"] or f["resource_id"] or "", f["detail"] or "")
+            for f in findings
+        ]  # fmt: skip
+        widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header) - 1)]
+        for row in (header, *rows[:limit]):
+            cells = [str(value).ljust(width) for value, width in zip(row[:-1], widths, strict=True)]
+            click.echo("  ".join([*cells, row[-1]]))
+        if limit is not None and len(rows) > limit:
+            click.echo(f"... and {len(rows) - limit} more: SELECT * FROM fleet.findings ORDER BY rule_id")
+    counts = {severity: sum(f["severity"] == severity for f in findings) for severity in reversed(SEVERITIES)}
+    summary = ", ".join(f"{n} {severity}" for severity, n in counts.items() if n)
+    click.echo(f"\n{len(findings)} findings{': ' + summary if summary else ''} (in fleet.findings, {report.location})")
+    fixes = {f["rule_id"]: (f["title"], f["fix"]) for f in findings}
+    for rule_id, (title, fix) in fixes.items():
+        click.echo(f"  {rule_id} {title}: {fix}")
+    return findings
+
+
+CHECKS_DIR_SETTING = "fleetlake.checks_dir"
+"""`[fleetlake] checks_dir = "rules"` (FLEETLAKE__CHECKS_DIR): a folder of your own check rules."""
+
+
+@cli.command()
+@common_options
+@destination_options
+@click.option(
+    "--pipelines-dir", type=click.Path(path_type=Path), default=None, help="Folder for the model pipeline's state."
+)
+@click.option(
+    "--file",
+    "duckdb_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The DuckDB file (default fleetlake.duckdb, or DESTINATION__DUCKDB__CREDENTIALS).",
+)
+@click.option(
+    "--rules",
+    "rules_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A folder of your own rules (.sql files) run beside the bundled ones (or [fleetlake] checks_dir).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["low", "medium", "high", "critical", "none"]),
+    default="none",
+    show_default=True,
+    help="Exit 12 when a finding of this severity or worse is open: a CI job's gate.",
+)
+@click.option("--list", "list_rules", is_flag=True, help="List the rules and exit, checking nothing.")
+def checks(
+    destination: str,
+    dataset_name: str | None,
+    pipelines_dir: Path | None,
+    duckdb_path: Path | None,
+    rules_dir: Path | None,
+    fail_on: str,
+    list_rules: bool,
+) -> None:
+    """Run the posture checks over the fleet model and the raw tables (rebuilding the model first), print
+    what they find, and keep it in fleet.findings with when each was first and last seen.
+
+    \b
+    Example:
+      fleetlake checks
+      fleetlake checks --fail-on high        # exit 12 when a high or critical finding is open
+      fleetlake checks --rules ./my-rules    # your own .sql rules beside the bundled ones
+    """
+    import dlt
+
+    from fleetlake.fleet.rules import FINDINGS_EXIT, at_least, load_rules
+    from fleetlake.pipelines import DEFAULT_DESTINATION, build_model, duckdb_file
+
+    if rules_dir is None:
+        configured: Any = dlt.config.get(CHECKS_DIR_SETTING)
+        rules_dir = Path(str(configured)).expanduser() if configured else None
+    rules = load_rules(rules_dir)
+    if list_rules:
+        for rule in rules:
+            click.echo(f"{rule.id:<7} {rule.severity:<9} {rule.title}")
+        return
+    if dataset_name:
+        raise ConfigurationError("The checks read and write the dataset `fleet`; leave --dataset out.")
+    path = duckdb_file(duckdb_path, FLEET) if destination == DEFAULT_DESTINATION else None
+    report = build_model(destination, duckdb_path=path, pipelines_dir=pipelines_dir, rules=rules)
+    findings = _print_findings(report)
+    for rule_id, error in report.rule_errors.items():
+        click.echo(f"failed: rule {rule_id} could not run: {error}", err=True)
+    if fail_on != "none":
+        failing = [f for f in findings if at_least(f["severity"], fail_on)]
+        if failing:
+            click.echo(f"{len(failing)} findings of severity {fail_on} or worse (exit {FINDINGS_EXIT}).", err=True)
+            raise SystemExit(FINDINGS_EXIT)
+    if report.rule_errors:
+        raise SystemExit(PARTIAL_EXIT)
 
 
 def seed_script(name: str) -> None:

@@ -545,16 +545,11 @@ def run(
             # what a previous run left unfinished in the working folder is put right first (no destination)
             partial.recover(pipeline)
             partial.finish_completed_packages(Path(pipeline.working_dir))
-            pending = bool(pipeline.list_extracted_load_packages() or pipeline.list_normalized_load_packages())
-            if duckdb is not None and use_copy and not pending and not WorkingCopy(duckdb).exists():
-                # nothing to load before extracting: the state is only read, from the file itself (a copy
-                # of a large fleet file per account would cost more than the sync); no file, nothing to read
-                with hold(*destination_lock):
-                    if duckdb.exists():
-                        _catch_up(pipeline_for(target), reached)
-            else:
-                with in_destination(reached) as (bound, _):
-                    _catch_up(bound, reached)
+            # the state is read (and a previous run's load finished) in a copy too: a reader of the file
+            # keeps it open read-only, and a file that cannot be read is named before anything else; the
+            # copy becomes the file only where this step loaded something
+            with in_destination(reached) as (bound, _):
+                _catch_up(bound, reached)
             # a fresh pipeline object: the one of the step before is bound to a copy that is now the file
             pipeline = pipeline_for(target)
             _extract(pipeline, source, outcomes, file_format, reached, formatted)
@@ -685,16 +680,25 @@ def build_model(
     now: Any = None,
     sources: Mapping[str, str] | None = None,
     dataset: str = "fleet",
+    rules: Any = None,
 ) -> Any:
     """Build the `fleet` dataset (`fleetlake.fleet`; or `dataset`) in the destination the runs loaded,
     holding its lock; on DuckDB in `duckdb_path`'s file; from the APIs' seed datasets, or those `sources`
-    maps them to. Returns the build's `ModelReport`."""
+    maps them to; with `rules` (the bundled posture rules by default). Returns the build's `ModelReport`."""
     from fleetlake.fleet.build import build, model_pipeline
 
     is_duckdb = destination is None or destination == DEFAULT_DESTINATION
     duckdb = duckdb_file(duckdb_path, "fleetlake") if is_duckdb else None
     target = resolve_destination(destination, duckdb, "fleetlake")
     root = Path(pipelines_dir or get_dlt_pipelines_dir()).expanduser().resolve()
+    if duckdb is not None and duckdb.stem == dataset:
+        # DuckDB names a file's catalog after it: `fleet.duckdb` holds a catalog `fleet`, and `fleet.clusters`
+        # is then ambiguous to it (schema `fleet` or catalog `fleet`), so dlt's first statement fails
+        raise ConfigurationError(
+            f"The DuckDB file {duckdb} has the name of the model's dataset ({dataset}): DuckDB cannot tell the "
+            f"file's catalog from the dataset in `{dataset}.clusters`. Load into a file of another name (the default "
+            "is fleetlake.duckdb), or rename this one."
+        )
     if duckdb is not None:
         lock = (f"duckdb:{duckdb}", f"the DuckDB file {duckdb}")
     else:
@@ -703,4 +707,6 @@ def build_model(
         location = identity.replace(" dataset ", ", dataset ")
     if duckdb is not None:
         location = f"{duckdb}, dataset {dataset}"
-    return build(target, lock=lock, location=location, pipelines_dir=root, now=now, sources=sources, dataset=dataset)
+    return build(
+        target, lock=lock, location=location, pipelines_dir=root, now=now, sources=sources, dataset=dataset, rules=rules
+    )

@@ -28,7 +28,7 @@ def test_resources_lists_every_table_with_a_description():
 def test_unknown_api_is_refused_by_the_parser():
     result = CliRunner().invoke(cli, ["resources", "oracle"])
     assert result.exit_code == 2
-    known = ", ".join(f"'{name}'" for name in REGISTRY)
+    known = ", ".join(f"'{name}'" for name in [*REGISTRY, "fleet"])
     assert f"Invalid value for 'API': 'oracle' is not one of {known}" in result.output
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
@@ -27,6 +27,7 @@ from dlt.pipeline.pipeline import Pipeline
 
 from fleetlake import clock, locks
 from fleetlake.fleet.model import DATASET, INPUTS, PIPELINE, TABLES, TRACKED, Table
+from fleetlake.fleet.rules import Rule, load_rules, run_rules
 
 logger = logging.getLogger("fleetlake")
 
@@ -47,6 +48,10 @@ class ModelReport:
     location: str = ""
     missing: list[str] = field(default_factory=list)
     """Raw tables the model reads that the destination does not hold (their APIs not loaded there)."""
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    """`fleet.findings` as written: the posture rules' open findings."""
+    rule_errors: dict[str, str] = field(default_factory=dict)
+    """Rules that could not run, with the database's reason."""
 
 
 def _existing_columns(dataset: Any, dataset_name: str) -> dict[str, set[str]]:
@@ -170,11 +175,12 @@ def build(
     now: datetime | None = None,
     sources: Mapping[str, str] | None = None,
     dataset: str = DATASET,
+    rules: Sequence[Rule] | None = None,
 ) -> ModelReport:
     """Build the `fleet` dataset (or `dataset`) in `destination` (a dlt destination) from the APIs' seed
     datasets (or those `sources` maps them to: `{"tidb_instance_data": "prod_tidb"}`); `lock` is the
     destination's lock (key, description) held while the model reads and writes; `now` is the history's
-    boundary time (the clock's now by default)."""
+    boundary time (the clock's now by default); `rules` the posture rules (the bundled ones by default)."""
     started = time.perf_counter()
     seen_at = now or clock.now()
     tables = {table.name: table for table in TABLES}
@@ -202,38 +208,59 @@ def build(
         ]
         pipeline.run([*replaced, history], loader_file_format=_file_format(pipeline), schema=_schema())
         # the changes come from the history as the destination now holds it (none yet: no deployment seen)
-        history_columns = ", ".join(
-            [*(f'CAST(NULL AS {_DUCKDB_TYPES[c.data_type]}) AS "{c.name}"' for c in tables["cluster_history"].columns),
-             "CAST(NULL AS TIMESTAMPTZ) AS _dlt_valid_from", "CAST(NULL AS TIMESTAMPTZ) AS _dlt_valid_to"]
-        )  # fmt: skip
-        connection.execute(f'CREATE TABLE "{DATASET}".cluster_history AS SELECT {history_columns} LIMIT 0')
-        if "cluster_history" in pipeline.default_schema.tables:
-            with pipeline.sql_client() as client:
-                qualified = client.make_qualified_table_name("cluster_history")
-                with client.execute_query(f"SELECT * FROM {qualified}") as cursor:
-                    connection.register("_history", cursor.arrow())
-            names = ", ".join(
-                f'"{c}"'
-                for c in connection.execute(f'SELECT * FROM "{DATASET}".cluster_history')
-                .fetch_arrow_table()
-                .column_names
-            )
-            connection.execute(f'INSERT INTO "{DATASET}".cluster_history SELECT {names} FROM _history')
+        _read_back(connection, pipeline, tables["cluster_history"], ("_dlt_valid_from", "_dlt_valid_to"))
         changes = _arrow(connection, query_text("cluster_changes.sql"))
-        pipeline.run(
-            dlt.resource(
-                changes,
-                name="cluster_changes",
-                write_disposition="replace",
-                columns=_columns(tables["cluster_changes"]),
-            ),
-            loader_file_format=_file_format(pipeline),
+        # the posture rules over the model and the raw tables; a finding keeps the first build that saw it
+        connection.execute(f"CREATE OR REPLACE MACRO fleet_now() AS TIMESTAMPTZ '{seen_at.isoformat()}'")
+        found, rule_errors = run_rules(connection, load_rules(None) if rules is None else rules)
+        _read_back(connection, pipeline, tables["findings"], ())
+        connection.register("_found", found)
+        findings = _arrow(
+            connection,
+            "SELECT f.rule_id, f.severity, f.title, f.vendor, f.account, f.resource_type, f.resource_id,"
+            " f.resource_name, f.detail, f.fix, coalesce(p.first_seen, fleet_now()) AS first_seen,"
+            f' fleet_now() AS last_seen FROM _found AS f LEFT JOIN "{DATASET}".findings AS p'
+            " ON p.rule_id = f.rule_id AND p.vendor IS NOT DISTINCT FROM f.vendor"
+            " AND p.account IS NOT DISTINCT FROM f.account AND p.resource_id IS NOT DISTINCT FROM f.resource_id"
+            " ORDER BY f.rule_id, f.vendor, f.account, f.resource_id",
         )
+        second = [
+            dlt.resource(data, name=name, write_disposition="replace", columns=_columns(tables[name]))
+            for name, data in (("cluster_changes", changes), ("findings", findings))
+        ]
+        pipeline.run(second, loader_file_format=_file_format(pipeline), schema=_schema())
         counts = {name: results[name].num_rows for name in results}
         history_count = connection.execute(f'SELECT count(*) FROM "{DATASET}".cluster_history').fetchone()
         counts["cluster_history"] = int(history_count[0]) if history_count else 0
         counts["cluster_changes"] = changes.num_rows
-    return ModelReport(counts, time.perf_counter() - started, location, missing)
+        counts["findings"] = findings.num_rows
+        report = ModelReport(counts, time.perf_counter() - started, location, missing)
+        report.findings = findings.to_pylist()
+        report.rule_errors = rule_errors
+    return report
+
+
+def _read_back(connection: duckdb.DuckDBPyConnection, pipeline: Pipeline, table: Table, times: tuple[str, ...]) -> None:
+    """`table` of the model as the destination holds it, as `fleet.<name>` of `connection` (empty, with
+    its declared columns and dlt's `times`, where the destination has none yet)."""
+    declared = [f'CAST(NULL AS {_DUCKDB_TYPES[c.data_type]}) AS "{c.name}"' for c in table.columns]
+    declared += [f"CAST(NULL AS TIMESTAMPTZ) AS {name}" for name in times]
+    target = f'"{DATASET}"."{table.name}"'
+    connection.execute(f"CREATE TABLE {target} AS SELECT {', '.join(declared)} LIMIT 0")
+    try:
+        schema_tables = pipeline.default_schema.tables
+    except Exception:  # no schema yet: nothing built before
+        return
+    if table.name not in schema_tables:
+        return
+    with (
+        pipeline.sql_client() as client,
+        client.execute_query(f"SELECT * FROM {client.make_qualified_table_name(table.name)}") as cursor,
+    ):
+        connection.register("_read_back", cursor.arrow())
+    names = ", ".join(f'"{c.name}"' for c in table.columns) + "".join(f", {name}" for name in times)
+    connection.execute(f"INSERT INTO {target} SELECT {names} FROM _read_back")
+    connection.unregister("_read_back")
 
 
 def _schema() -> Schema:

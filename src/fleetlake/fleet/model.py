@@ -78,6 +78,9 @@ INPUTS: dict[str, dict[str, dict[str, str]]] = {
             "create_time": TIME,
             "service_plan": TEXT,
             "labels__tidb_cloud_project": TEXT,
+            "spending_limit__monthly": BIGINT,
+            "endpoints__public__disabled": BOOL,
+            "endpoints__public__authorized_networks": JSON,
             "region__name": TEXT,
             "region__region_id": TEXT,
             "region__cloud_provider": TEXT,
@@ -112,6 +115,9 @@ INPUTS: dict[str, dict[str, dict[str, str]]] = {
             "running_total": MONEY,
             "total_cost": MONEY,
         },
+        "backups": {**ACCOUNT, "cluster_id": TEXT, "status": TEXT, "create_timestamp": TIME},
+        "api_keys": {**ACCOUNT, "name": TEXT, "display_name": TEXT, "role": TEXT},
+        "members": {**ACCOUNT, "user_id": TEXT, "email": TEXT, "status": TEXT, "org_role__rbac_role": TEXT},
         "audit_logs": {
             **ACCOUNT,
             "id": TEXT,
@@ -163,6 +169,17 @@ INPUTS: dict[str, dict[str, dict[str, str]]] = {
             "support_cost": DOUBLE,
             "data_transfer_cost": DOUBLE,
         },
+        "backups": {**ACCOUNT, "service_id": TEXT, "status": TEXT, "end_time": TIME},
+        "backup_schedules": {**ACCOUNT, "id": TEXT, "service_id": TEXT, "suspended": BOOL},
+        "organization_users": {
+            **ACCOUNT,
+            "id": TEXT,
+            "email": TEXT,
+            "org_id": TEXT,
+            "org__name": TEXT,
+            "org__current_owner": TEXT,
+            "is_deleted": BOOL,
+        },
         "bills__line_items": {
             **PARENT,
             "service__name": TEXT,
@@ -183,7 +200,17 @@ INPUTS: dict[str, dict[str, dict[str, str]]] = {
             "performer__id": TEXT,
             "performer__name": TEXT,
         },
-        "resource_catalog": {**ACCOUNT, "id": TEXT, "title": TEXT},
+        "resource_catalog": {
+            **ACCOUNT,
+            "_dlt_id": TEXT,
+            "id": TEXT,
+            "title": TEXT,
+            "title_full": TEXT,
+            "native_type": TEXT,
+            "archived": BOOL,
+            "description": TEXT,
+        },
+        "resource_catalog__owners": {"_dlt_parent_id": TEXT, "value": TEXT},
         "document": {**ACCOUNT, "id": TEXT, "title": TEXT},
         "collection": {**ACCOUNT, "id": TEXT, "title": TEXT},
     },
@@ -341,7 +368,28 @@ CLUSTER_CHANGES = Table(
     "cluster_changes.sql",
 )
 
-TABLES = (CLUSTERS, COSTS, AUDIT_EVENTS, CLUSTER_HISTORY, CLUSTER_CHANGES)
+FINDINGS = Table(
+    "findings",
+    "What the posture checks (`fleetlake checks`) find open now: one row per rule and resource, with when "
+    "it was first and last seen.",
+    (
+        _c("rule_id", "text", "the rule (FL001, ..., or a rule of your own)", False),
+        _c("severity", "text", "low, medium, high or critical", False),
+        _c("title", "text", "what the rule finds", False),
+        _c("vendor", "text", "tidb, skysql or secoda"),
+        _c("account", "text", "fleetlake's account"),
+        _c("resource_type", "text", "cluster, service, api_key, member, table"),
+        _c("resource_id", "text", "the vendor's id of the resource"),
+        _c("resource_name", "text", "its name"),
+        _c("detail", "text", "what was seen"),
+        _c("fix", "text", "how to fix it", False),
+        _c("first_seen", "timestamp", "the first build that found it (since it was last fixed)", False),
+        _c("last_seen", "timestamp", "the latest build that found it", False),
+    ),
+    None,
+)
+
+TABLES = (CLUSTERS, COSTS, AUDIT_EVENTS, CLUSTER_HISTORY, CLUSTER_CHANGES, FINDINGS)
 DATASET = "fleet"
 PIPELINE = "fleetlake_model"
 
