@@ -235,13 +235,23 @@ def accounts(counts: list[int], limit: int, window: float) -> dict[int, dict[str
                 started = time.perf_counter()
                 done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=folder, timeout=3600)
                 seconds = time.perf_counter() - started
-            log = server_log(url)  # the first organization's requests (the others' are alike in number)
-        made = len(log["requests"])
+            # each organization's own log (the server routes by the key presented): the organizations'
+            # data differ in size, so the slowest one's requests set the bound of the accounts side by side
+            logs = [
+                requests.get(
+                    url + "/_emulator/requests",
+                    headers={"Authorization": f'Digest username="{tidb_settings(url, n)["public_key"]}"'},
+                    timeout=30,
+                ).json()
+                for n in range(count)
+            ]
+        made = [len(log["requests"]) for log in logs]
         results[count] = {
             "seconds": seconds,
             "exit": done.returncode,
-            "bound_seconds": made / (limit / window),
-            "throttled": sum(1 for r in log["requests"] if r["status"] == 429),
+            "requests": made,
+            "bound_seconds": max(made) / (limit / window),
+            "throttled": sum(1 for log in logs for r in log["requests"] if r["status"] == 429),
         }
     return results
 
@@ -384,11 +394,11 @@ def main() -> None:
         ),
         (
             f"accounts: 4 organizations, each its own 100/{window:g}s quota",
-            f"wall {fleet[4]['seconds']:.1f} s = {fleet[4]['seconds'] / fleet[1]['bound_seconds']:.2f} x one "
+            f"wall {fleet[4]['seconds']:.1f} s = {fleet[4]['seconds'] / fleet[4]['bound_seconds']:.2f} x the largest "
             f"account's quota bound (goal <= 1.1)",
             f"one account {fleet[1]['seconds']:.1f} s (bound {fleet[1]['bound_seconds']:.1f} s), so 4 take "
             f"{fleet[4]['seconds'] / fleet[1]['seconds']:.2f} x one; 429s met {fleet[4]['throttled']}; exits "
-            f"{fleet[1]['exit']}, {fleet[4]['exit']}; accounts side by side, loads taking turns",
+            f"{fleet[1]['exit']}, {fleet[4]['exit']}; requests per account {fleet[4]['requests']}; side by side",
         ),
         (
             f"fleet model ({model_scale} scale)",
@@ -417,7 +427,7 @@ def main() -> None:
         f"latency_wall_ratio={latency_ratio:.3f} rows_per_s_vs_seed={ours_rps / seed_rps:.2f} "
         f"rows_per_s_vs_raw={ours_rps / raw_rps:.3f} peak_rss_mb={peak:.0f} "
         f"help_vs_import_dlt={boot['--help'] / boot['import dlt']:.3f} "
-        f"accounts4_wall_over_one_bound={fleet[4]['seconds'] / fleet[1]['bound_seconds']:.3f} "
+        f"accounts4_wall_over_largest_bound={fleet[4]['seconds'] / fleet[4]['bound_seconds']:.3f} "
         f"accounts4_wall_over_one_wall={fleet[4]['seconds'] / fleet[1]['seconds']:.3f} "
         f"model_over_load={built['model'] / built['load']:.3f}"
     )

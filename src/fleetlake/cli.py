@@ -853,7 +853,7 @@ def _print_findings(report: Any, limit: int | None = None) -> list[dict[str, Any
             cells = [str(value).ljust(width) for value, width in zip(row[:-1], widths, strict=True)]
             click.echo("  ".join([*cells, row[-1]]))
         if limit is not None and len(rows) > limit:
-            click.echo(f"... and {len(rows) - limit} more: SELECT * FROM fleet.findings ORDER BY rule_id")
+            click.echo(f"... and {len(rows) - limit} more in fleet.findings")
     counts = {severity: sum(f["severity"] == severity for f in findings) for severity in reversed(SEVERITIES)}
     summary = ", ".join(f"{n} {severity}" for severity, n in counts.items() if n)
     click.echo(f"\n{len(findings)} findings{': ' + summary if summary else ''} (in fleet.findings, {report.location})")

@@ -51,7 +51,8 @@ def canary_emulator():
 
 
 def test_demo_loads_the_emulator_into_duckdb_and_says_where(tmp_path, clean_env):
-    result = fleetlake("demo", "--dir", str(tmp_path / "demo"), env=clean_env, cwd=tmp_path)
+    # TiDB alone (tests/cli/test_all_apis.py runs the whole demo)
+    result = fleetlake("demo", "tidb", "--dir", str(tmp_path / "demo"), env=clean_env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     database = tmp_path / "demo" / "fleetlake_demo.duckdb"
     assert f"TiDB Cloud org1 (emulated): loaded into {database}, dataset tidb_instance_data" in result.stdout
@@ -63,6 +64,18 @@ def test_demo_loads_the_emulator_into_duckdb_and_says_where(tmp_path, clean_env)
     with duckdb.connect(str(database), read_only=True) as connection:
         clusters = "SELECT count(*) FROM tidb_instance_data.clusters WHERE fleetlake_account = 'org1'"
         assert connection.sql(clusters).fetchall() == [(11,)]
+        changes = connection.sql("SELECT account, field FROM fleet.cluster_changes ORDER BY field").fetchall()
+    # the demo ends with its owner's changes in the history, the four questions and the checks
+    assert changes == [("org1", "node_count"), ("org1", "state"), ("org1", "version")]
+    assert (
+        "TiDB Cloud org1: the owner paused, resized and upgraded clusters; its inventory loaded again in "
+        in result.stdout
+    )
+    assert "\nWhen was this cluster paused, resized or upgraded? (3 rows, first 3)\n" in result.stdout
+    assert "\nAll my database clusters, with state, region and size? (22 rows, first 5)\n" in result.stdout
+    assert result.stdout.index(
+        "\nPosture checks (fleetlake checks; --fail-on high gates a CI job):\n"
+    ) > result.stdout.index("Who changed what yesterday?")
 
 
 def test_the_seed_pages_dataset_query_works_after_a_real_style_run(tmp_path, clean_env, canary_emulator):
