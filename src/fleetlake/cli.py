@@ -771,6 +771,23 @@ def _emulator_option(text: str) -> tuple[str, Any]:
     return name.strip(), value
 
 
+def model_options(func: F) -> F:
+    """Where the fleet model is: the model pipeline's folder and the DuckDB file (`model`, `checks`)."""
+    func = click.option(
+        "--file",
+        "duckdb_path",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="The DuckDB file (default fleetlake.duckdb, or DESTINATION__DUCKDB__CREDENTIALS).",
+    )(func)
+    return click.option(
+        "--pipelines-dir",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Folder for the model pipeline's state (default: dlt's, ~/.dlt/pipelines).",
+    )(func)
+
+
 @cli.command()
 @common_options
 @click.argument("name", type=click.Choice([*API_NAMES, "fleet"]), metavar="API")
@@ -801,19 +818,7 @@ def resources(name: str) -> None:
 @cli.command()
 @common_options
 @destination_options
-@click.option(
-    "--pipelines-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Folder for the model pipeline's state (default: dlt's, ~/.dlt/pipelines).",
-)
-@click.option(
-    "--file",
-    "duckdb_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The DuckDB file (default fleetlake.duckdb, or DESTINATION__DUCKDB__CREDENTIALS).",
-)
+@model_options
 def model(destination: str, dataset_name: str | None, pipelines_dir: Path | None, duckdb_path: Path | None) -> None:
     """Rebuild the fleet dataset (fleet.clusters, fleet.costs in FOCUS, fleet.audit_events, the clusters'
     history and its changes) from what the database holds; `fleetlake run` does it after its loads.
@@ -870,16 +875,7 @@ CHECKS_DIR_SETTING = "fleetlake.checks_dir"
 @cli.command()
 @common_options
 @destination_options
-@click.option(
-    "--pipelines-dir", type=click.Path(path_type=Path), default=None, help="Folder for the model pipeline's state."
-)
-@click.option(
-    "--file",
-    "duckdb_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The DuckDB file (default fleetlake.duckdb, or DESTINATION__DUCKDB__CREDENTIALS).",
-)
+@model_options
 @click.option(
     "--rules",
     "rules_dir",
