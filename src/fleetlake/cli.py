@@ -143,18 +143,19 @@ def optional_api_argument(func: F) -> F:
     return api_argument(func, required=False)
 
 
-FLEET = "fleetlake"
-"""`fleetlake run` with no API named loads every configured API into one DuckDB file, fleetlake.duckdb."""
-
-
 def destination_options(func: F) -> F:
-    """Where to load: any dlt destination, DuckDB by default."""
+    """Where to load: any dlt destination, DuckDB by default, and the dataset."""
     func = click.option(
         "--dataset",
         "dataset_name",
         default=None,
         help="Dataset (schema) name; default: the seed page's name.",
     )(func)
+    return destination_option(func)
+
+
+def destination_option(func: F) -> F:
+    """Any dlt destination, DuckDB by default."""
     return click.option(
         "--destination",
         "-d",
@@ -372,31 +373,27 @@ def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None, wai
         _print_model(model)
         # a day in the fleet's life: the first account's owner pauses, resizes and upgrades clusters; the
         # inventory loads again and the model's history shows each change
-        changed = []
+        changed = False
         for api, organizations, settings in emulated.values():
             shown = organizations.emulators[0].demo_changes()
-            if shown:
-                load = functools.partial(
-                    run,
-                    api,
-                    source_kwargs=settings[0],
-                    resources=list(shown),
-                    pipelines_dir=pipelines_dir,
-                    duckdb_path=duckdb_path,
-                    strict=strict,
-                    wait=wait,
-                    on_wait=_say,
-                    account=Account(DEMO_ACCOUNTS[0]),
-                )
-                changed.append((api, load))
-        reloads = run_side_by_side([load for _, load in changed], workers=1)
-        for (changed_api, _), result in zip(changed, reloads, strict=True):
-            if isinstance(result, BaseException):
-                raise result
-            click.echo(
-                f"\n{changed_api.title} {DEMO_ACCOUNTS[0]}: the owner paused, resized and upgraded clusters; "
-                f"its inventory loaded again in {result.seconds:.1f} s"
+            if not shown:
+                continue
+            reloaded = run(
+                api,
+                source_kwargs=settings[0],
+                resources=list(shown),
+                pipelines_dir=pipelines_dir,
+                duckdb_path=duckdb_path,
+                strict=strict,
+                wait=wait,
+                on_wait=_say,
+                account=Account(DEMO_ACCOUNTS[0]),
             )
+            click.echo(
+                f"\n{api.title} {DEMO_ACCOUNTS[0]}: the owner paused, resized and upgraded clusters; "
+                f"its inventory loaded again in {reloaded.seconds:.1f} s"
+            )
+            changed = True
         if changed:
             model = build_model(None, duckdb_path=duckdb_path, pipelines_dir=pipelines_dir)
             _print_model(model)
@@ -468,6 +465,7 @@ def run_command(
     """
     from fleetlake.pipelines import (
         DEFAULT_DESTINATION,
+        FLEET,
         build_model,
         duckdb_file,
         run,
@@ -817,9 +815,9 @@ def resources(name: str) -> None:
 
 @cli.command()
 @common_options
-@destination_options
+@destination_option
 @model_options
-def model(destination: str, dataset_name: str | None, pipelines_dir: Path | None, duckdb_path: Path | None) -> None:
+def model(destination: str, pipelines_dir: Path | None, duckdb_path: Path | None) -> None:
     """Rebuild the fleet dataset (fleet.clusters, fleet.costs in FOCUS, fleet.audit_events, the clusters'
     history and its changes) from what the database holds; `fleetlake run` does it after its loads.
 
@@ -828,12 +826,9 @@ def model(destination: str, dataset_name: str | None, pipelines_dir: Path | None
       fleetlake model                     # in fleetlake.duckdb
       fleetlake model --destination postgres
     """
-    from fleetlake.pipelines import DEFAULT_DESTINATION, build_model, duckdb_file
+    from fleetlake.pipelines import build_model
 
-    if dataset_name:
-        raise ConfigurationError("The fleet model always writes the dataset `fleet`; leave --dataset out.")
-    path = duckdb_file(duckdb_path, FLEET) if destination == DEFAULT_DESTINATION else None
-    _print_model(build_model(destination, duckdb_path=path, pipelines_dir=pipelines_dir))
+    _print_model(build_model(destination, duckdb_path=duckdb_path, pipelines_dir=pipelines_dir))
 
 
 def _print_findings(report: Any, limit: int | None = None) -> list[dict[str, Any]]:
@@ -874,7 +869,7 @@ CHECKS_DIR_SETTING = "fleetlake.checks_dir"
 
 @cli.command()
 @common_options
-@destination_options
+@destination_option
 @model_options
 @click.option(
     "--rules",
@@ -893,7 +888,6 @@ CHECKS_DIR_SETTING = "fleetlake.checks_dir"
 @click.option("--list", "list_rules", is_flag=True, help="List the rules and exit, checking nothing.")
 def checks(
     destination: str,
-    dataset_name: str | None,
     pipelines_dir: Path | None,
     duckdb_path: Path | None,
     rules_dir: Path | None,
@@ -912,7 +906,7 @@ def checks(
     import dlt
 
     from fleetlake.fleet.rules import FINDINGS_EXIT, at_least, load_rules
-    from fleetlake.pipelines import DEFAULT_DESTINATION, build_model, duckdb_file
+    from fleetlake.pipelines import build_model
 
     if rules_dir is None:
         configured: Any = dlt.config.get(CHECKS_DIR_SETTING)
@@ -922,10 +916,7 @@ def checks(
         for rule in rules:
             click.echo(f"{rule.id:<7} {rule.severity:<9} {rule.title}")
         return
-    if dataset_name:
-        raise ConfigurationError("The checks read and write the dataset `fleet`; leave --dataset out.")
-    path = duckdb_file(duckdb_path, FLEET) if destination == DEFAULT_DESTINATION else None
-    report = build_model(destination, duckdb_path=path, pipelines_dir=pipelines_dir, rules=rules)
+    report = build_model(destination, duckdb_path=duckdb_path, pipelines_dir=pipelines_dir, rules=rules)
     findings = _print_findings(report)
     for rule_id, error in report.rule_errors.items():
         click.echo(f"failed: rule {rule_id} could not run: {error}", err=True)

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dlt
 from dlt.common.configuration.exceptions import ConfigurationException
@@ -43,9 +43,15 @@ from fleetlake.outcomes import Outcome, RunOutcomes, Status, collecting, exit_co
 from fleetlake.sources import ApiContract
 from fleetlake.working_copy import WorkingCopy
 
+if TYPE_CHECKING:
+    from fleetlake.fleet.build import ModelReport
+    from fleetlake.fleet.rules import Rule
+
 logger = logging.getLogger("fleetlake")
 
 DEFAULT_DESTINATION = "duckdb"
+FLEET = "fleetlake"
+"""The fleet's DuckDB file is `fleetlake.duckdb`: every API of `fleetlake run` (no API named), the model's."""
 # files of 100,000 rows and one load job per table at a time keep a million-row load flat (349 MB before)
 FILE_MAX_ITEMS = 100_000
 PARALLELISM_STRATEGY = "table-sequential"
@@ -648,19 +654,6 @@ def run_side_by_side(jobs: Sequence[Callable[[], RunReport]], *, workers: int) -
     in the destination take turns (`run` holds the destination's lock for those only). Ctrl-C and SIGTERM
     set dlt's flag here, in the main thread, and every run stops at its next check.
     """
-    if len(jobs) <= 1 or workers <= 1:
-        results: list[RunReport | BaseException] = []
-        for job in jobs:
-            try:
-                results.append(job())
-            except Exception as error:
-                results.append(error)
-        return results
-    from concurrent.futures import ThreadPoolExecutor
-
-    # dlt asks sys.modules whether pyarrow (and pandas) are loaded without importing them: while one thread
-    # imports one, another finds it half made and fails ("partially initialized module 'pyarrow'")
-    import_before_threads()
 
     def attempt(job: Callable[[], RunReport]) -> RunReport | BaseException:
         try:
@@ -668,6 +661,13 @@ def run_side_by_side(jobs: Sequence[Callable[[], RunReport]], *, workers: int) -
         except Exception as error:  # reported by the caller, beside the others' reports
             return error
 
+    if len(jobs) <= 1 or workers <= 1:
+        return [attempt(job) for job in jobs]
+    from concurrent.futures import ThreadPoolExecutor
+
+    # dlt asks sys.modules whether pyarrow (and pandas) are loaded without importing them: while one thread
+    # imports one, another finds it half made and fails ("partially initialized module 'pyarrow'")
+    import_before_threads()
     with signals.intercepted_signals(), ThreadPoolExecutor(workers, thread_name_prefix="fleetlake-run") as pool:
         return list(pool.map(attempt, jobs))
 
@@ -680,16 +680,16 @@ def build_model(
     now: Any = None,
     sources: Mapping[str, str] | None = None,
     dataset: str = "fleet",
-    rules: Any = None,
-) -> Any:
+    rules: Sequence[Rule] | None = None,
+) -> ModelReport:
     """Build the `fleet` dataset (`fleetlake.fleet`; or `dataset`) in the destination the runs loaded,
     holding its lock; on DuckDB in `duckdb_path`'s file; from the APIs' seed datasets, or those `sources`
     maps them to; with `rules` (the bundled posture rules by default). Returns the build's `ModelReport`."""
     from fleetlake.fleet.build import build, model_pipeline
 
     is_duckdb = destination is None or destination == DEFAULT_DESTINATION
-    duckdb = duckdb_file(duckdb_path, "fleetlake") if is_duckdb else None
-    target = resolve_destination(destination, duckdb, "fleetlake")
+    duckdb = duckdb_file(duckdb_path, FLEET) if is_duckdb else None
+    target = resolve_destination(destination, duckdb, FLEET)
     root = Path(pipelines_dir or get_dlt_pipelines_dir()).expanduser().resolve()
     if duckdb is not None and duckdb.stem == dataset:
         # DuckDB names a file's catalog after it: `fleet.duckdb` holds a catalog `fleet`, and `fleet.clusters`
@@ -701,12 +701,11 @@ def build_model(
         )
     if duckdb is not None:
         lock = (f"duckdb:{duckdb}", f"the DuckDB file {duckdb}")
+        location = f"{duckdb}, dataset {dataset}"
     else:
         identity = destination_identity(model_pipeline(target, root, dataset), None)
         lock = (f"destination:{identity}", f"dataset {dataset} ({identity})")
         location = identity.replace(" dataset ", ", dataset ")
-    if duckdb is not None:
-        location = f"{duckdb}, dataset {dataset}"
     return build(
         target, lock=lock, location=location, pipelines_dir=root, now=now, sources=sources, dataset=dataset, rules=rules
     )

@@ -8,10 +8,9 @@ the audit logs: some 30 MB at the emulator's large scale), and buys one SQL dial
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
@@ -159,13 +158,6 @@ def model_pipeline(destination: Any, pipelines_dir: Path | None, dataset: str = 
     )
 
 
-@contextlib.contextmanager
-def _held(key: str, what: str) -> Iterator[None]:
-    started = clock.now().isoformat(timespec="seconds")
-    with locks.holding(key, what, wait=True, started=started):
-        yield
-
-
 def build(
     destination: Any,
     *,
@@ -184,7 +176,8 @@ def build(
     started = time.perf_counter()
     seen_at = now or clock.now()
     tables = {table.name: table for table in TABLES}
-    with _held(*lock), duckdb.connect(":memory:") as connection:
+    holding = locks.holding(*lock, wait=True, started=clock.now().isoformat(timespec="seconds"))
+    with holding, duckdb.connect(":memory:") as connection:
         connection.execute("SET TimeZone = 'UTC'")
         connection.execute(query_text("macros.sql"))
         missing = _read_inputs(connection, destination, sources or {})
