@@ -334,6 +334,7 @@ def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None, wai
       fleetlake demo tidb       # TiDB Cloud only
     """
     from fleetlake.accounts import Account
+    from fleetlake.fleet.report import build_and_write
     from fleetlake.pipelines import build_model, run, run_side_by_side, side_by_side_setting, writable_folder
 
     signal.signal(signal.SIGTERM, _terminate)
@@ -394,8 +395,12 @@ def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None, wai
                 f"its inventory loaded again in {reloaded.seconds:.1f} s"
             )
             changed = True
+        # the last build writes the report from its own tables (a build more when nothing changed: it adds
+        # no history row)
+        model, written = build_and_write(
+            None, workdir / REPORT_DIR, duckdb_path=duckdb_path, pipelines_dir=pipelines_dir
+        )
         if changed:
-            model = build_model(None, duckdb_path=duckdb_path, pipelines_dir=pipelines_dir)
             _print_model(model)
     click.echo("\nTry a query:")
     for report in reports[:: len(DEMO_ACCOUNTS)]:
@@ -408,6 +413,7 @@ def demo(apis: Sequence[str], workdir: Path, seed: int, strict: bool | None, wai
     _answer_questions(duckdb_path)
     click.echo("\nPosture checks (fleetlake checks; --fail-on high gates a CI job):")
     _print_findings(model, limit=12)
+    _print_report_written(written)
     _finish(reports)
 
 
@@ -927,6 +933,47 @@ def checks(
             raise SystemExit(FINDINGS_EXIT)
     if report.rule_errors:
         raise SystemExit(PARTIAL_EXIT)
+
+
+REPORT_DIR = Path("fleetlake_report")
+
+
+def _print_report_written(result: Any) -> None:
+    charts, seconds = len(result.pngs), result.seconds
+    click.echo(
+        f"\nReport: {result.html.resolve()} ({charts} charts, one PNG each beside it; written in {seconds:.1f} s)"
+    )
+
+
+@cli.command()
+@common_options
+@destination_option
+@model_options
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=REPORT_DIR,
+    show_default=True,
+    help="Folder for the page (fleetlake_report.html) and the charts' PNG files.",
+)
+def report(destination: str, pipelines_dir: Path | None, duckdb_path: Path | None, out_dir: Path) -> None:
+    """Rebuild the fleet model and write a report of it: one self-contained HTML page (it needs no network to
+    open) with spend, the fleet, its changes, audit activity, the Secoda catalog and the posture findings,
+    and a PNG of each chart.
+
+    \b
+    Example:
+      fleetlake report                          # fleetlake.duckdb into ./fleetlake_report/
+      fleetlake report --destination postgres --out /srv/www/fleet
+    """
+    from fleetlake.fleet.report import build_and_write
+    from fleetlake.pipelines import writable_folder
+
+    writable_folder(out_dir, what=f"--out {out_dir}", fix="Set --out to a folder you can write to.")
+    model, result = build_and_write(destination, out_dir, duckdb_path=duckdb_path, pipelines_dir=pipelines_dir)
+    _print_model(model)
+    _print_report_written(result)
 
 
 def seed_script(name: str) -> None:

@@ -681,10 +681,12 @@ def build_model(
     sources: Mapping[str, str] | None = None,
     dataset: str = "fleet",
     rules: Sequence[Rule] | None = None,
+    then: Callable[[Any, str], None] | None = None,
 ) -> ModelReport:
     """Build the `fleet` dataset (`fleetlake.fleet`; or `dataset`) in the destination the runs loaded,
     holding its lock; on DuckDB in `duckdb_path`'s file; from the APIs' seed datasets, or those `sources`
-    maps them to; with `rules` (the bundled posture rules by default). Returns the build's `ModelReport`."""
+    maps them to; with `rules` (the bundled posture rules by default); `then` is handed the build's DuckDB and
+    where the model is, at its end (`fleet.build`). Returns the build's `ModelReport`."""
     from fleetlake.fleet.build import build, model_pipeline
 
     is_duckdb = destination is None or destination == DEFAULT_DESTINATION
@@ -707,5 +709,13 @@ def build_model(
         lock = (f"destination:{identity}", f"dataset {dataset} ({identity})")
         location = identity.replace(" dataset ", ", dataset ")
     return build(
-        target, lock=lock, location=location, pipelines_dir=root, now=now, sources=sources, dataset=dataset, rules=rules
+        target,
+        lock=lock,
+        location=location,
+        pipelines_dir=root,
+        now=now,
+        sources=sources,
+        dataset=dataset,
+        rules=rules,
+        then=then,
     )

@@ -76,6 +76,12 @@ def test_demo_loads_the_emulator_into_duckdb_and_says_where(tmp_path, clean_env)
     assert result.stdout.index(
         "\nPosture checks (fleetlake checks; --fail-on high gates a CI job):\n"
     ) > result.stdout.index("Who changed what yesterday?")
+    # and the last thing it says is where its report is: the page and a PNG per chart
+    page = tmp_path / "demo" / "fleetlake_report" / "fleetlake_report.html"
+    assert f"\nReport: {page} (11 charts, one PNG each beside it; written in " in result.stdout
+    assert result.stdout.rindex("Report: ") > result.stdout.index("Posture checks (")
+    assert page.is_file()
+    assert len(list(page.parent.glob("*.png"))) == 11
 
 
 def test_the_seed_pages_dataset_query_works_after_a_real_style_run(tmp_path, clean_env, canary_emulator):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
@@ -168,11 +168,14 @@ def build(
     sources: Mapping[str, str] | None = None,
     dataset: str = DATASET,
     rules: Sequence[Rule] | None = None,
+    then: Callable[[duckdb.DuckDBPyConnection, str], None] | None = None,
 ) -> ModelReport:
     """Build the `fleet` dataset (or `dataset`) in `destination` (a dlt destination) from the APIs' seed
     datasets (or those `sources` maps them to: `{"tidb_instance_data": "prod_tidb"}`); `lock` is the
     destination's lock (key, description) held while the model reads and writes; `now` is the history's
-    boundary time (the clock's now by default); `rules` the posture rules (the bundled ones by default)."""
+    boundary time (the clock's now by default); `rules` the posture rules (the bundled ones by default);
+    `then` is called last with the build's DuckDB and `location`, holding `fleet.*` as written and the raw
+    tables it read (`fleetlake report` writes its page from it)."""
     started = time.perf_counter()
     seen_at = now or clock.now()
     tables = {table.name: table for table in TABLES}
@@ -230,6 +233,12 @@ def build(
         report = ModelReport(counts, time.perf_counter() - started, location, missing)
         report.findings = findings.to_pylist()
         report.rule_errors = rule_errors
+        if then is not None:
+            for name, data in (("cluster_changes", changes), ("findings", findings)):
+                connection.register("_built", data)
+                connection.execute(f'CREATE OR REPLACE TABLE "{DATASET}"."{name}" AS SELECT * FROM _built')
+                connection.unregister("_built")
+            then(connection, location)
     return report
 
 
