@@ -88,6 +88,12 @@ def _one(connection: duckdb.DuckDBPyConnection, sql: str) -> Any:
     return row[0] if row else None
 
 
+def _table(connection: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """A query's column names and rows, for a section's table."""
+    cursor = connection.execute(sql)
+    return [column[0] for column in cursor.description or []], cursor.fetchall()
+
+
 def _money(value: Any, currency: str) -> str:
     return f"{currency} {float(value or 0):,.2f}"
 
@@ -439,8 +445,7 @@ def changes(connection: duckdb.DuckDBPyConnection) -> Section:
         .properties(width=WIDTH, height=180)
     )
     section.charts = [_chart("changes_per_day", "Changes per day", timeline)]
-    latest = connection.execute(LATEST_CLUSTER_CHANGES)
-    section.table = ([c[0] for c in latest.description or []], latest.fetchall())
+    section.table = _table(connection, LATEST_CLUSTER_CHANGES)
     section.table_title = "The latest changes the history saw"
     return section
 
@@ -477,8 +482,7 @@ def audit(connection: duckdb.DuckDBPyConnection) -> Section:
             _bars(_rows(connection, AUDIT_ACTORS), "actor", "events", "action", "events"),
         ),
     ]
-    latest = connection.execute(LATEST_AUDIT)
-    section.table = ([c[0] for c in latest.description or []], latest.fetchall())
+    section.table = _table(connection, LATEST_AUDIT)
     section.table_title = "The latest changes (reads and logins left out)"
     return section
 
@@ -556,8 +560,7 @@ def posture(connection: duckdb.DuckDBPyConnection) -> Section:
             ).encode(color=alt.Color("severity:N", scale=scale, legend=alt.Legend(orient="bottom"))),
         )
     ]
-    worst = connection.execute(TOP_FINDINGS)
-    section.table = ([c[0] for c in worst.description or []], worst.fetchall())
+    section.table = _table(connection, TOP_FINDINGS)
     section.table_title = "The most severe findings (all of them in fleet.findings)"
     return section
 
