@@ -1,7 +1,7 @@
 """The Secoda emulator: the catalog, its entities and the audit log of a workspace, offline.
 
 `data` lays the workspace out from a seed, `query` evaluates the catalog's filter and sort, `records`
-renders the vendor's shapes, `listings` and `routes` serve them under `/api/v1`, and `gateway`
+renders the vendor's shapes, `listings`, `audit` and `routes` serve them under `/api/v1`, and `gateway`
 checks bearer tokens and the rate limits.
 """
 

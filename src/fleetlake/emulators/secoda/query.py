@@ -7,7 +7,8 @@ on a timestamp (`"2026-11"`) is the closest thing. `sort` is `{"field", "order",
 
 Rows that tie on every sort key come back in an order that depends on the page asked for, as the
 vendor warns for its default sort (usage, descending): walking such pages can repeat and miss rows.
-A sort that ends in a unique field (`id`) is stable.
+A sort that ends in a unique field (`id`) is stable. The audit log (`audit`) parses and evaluates its
+own `filter` and `sort` with the same functions, over its own fields.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def _is_scalar(value: object) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
-def _node(tree: object, depth: int = 0) -> Node:
+def _node(tree: object, fields: Sequence[str], depth: int = 0) -> Node:
     if not isinstance(tree, dict) or depth > 32:
         raise RouteError(400, "each filter operand must be a JSON object with an operator")
     operator = tree.get("operator")
@@ -106,12 +107,12 @@ def _node(tree: object, depth: int = 0) -> Node:
         operands = tree.get("operands")
         if not isinstance(operands, list) or not operands:
             raise RouteError(400, f"the {operator!r} operator needs a non-empty list of operands")
-        return Logical(operator, tuple(_node(child, depth + 1) for child in operands))
+        return Logical(operator, tuple(_node(child, fields, depth + 1) for child in operands))
     if operator not in FIELD_OPERATORS:
         raise RouteError(400, f"unsupported filter operator {operator!r}: use {', '.join(LOGICAL + FIELD_OPERATORS)}")
     field, value = tree.get("field"), tree.get("value")
-    if field not in FILTER_FIELDS:
-        raise RouteError(400, f"unsupported filter field {field!r}: use {', '.join(FILTER_FIELDS)}")
+    if field not in fields:
+        raise RouteError(400, f"unsupported filter field {field!r}: use {', '.join(fields)}")
     if operator == "in" and not (isinstance(value, list) and all(_is_scalar(v) for v in value)):
         raise RouteError(400, f"the 'in' operator on {field!r} needs a list of values")
     if operator == "contains" and not isinstance(value, str | int | float):
@@ -121,30 +122,65 @@ def _node(tree: object, depth: int = 0) -> Node:
     return FieldTest(str(operator), str(field), value)
 
 
-def parse_filter(raw: str | None) -> Node | None:
-    """The `filter` parameter as a tree (None when absent); 400 when it is not a valid filter."""
-    return None if not raw else _node(_json(raw, "filter"))
+def parse_filter(raw: str | None, fields: Sequence[str] = FILTER_FIELDS) -> Node | None:
+    """The `filter` parameter as a tree (None when absent); 400 when it is not a valid filter of `fields`."""
+    return None if not raw else _node(_json(raw, "filter"), fields)
 
 
-def _sort_key(tree: object) -> SortKey:
-    if not isinstance(tree, dict) or tree.get("field") not in SORT_FIELDS:
-        raise RouteError(400, f"sort needs a field, one of {', '.join(SORT_FIELDS)}")
+def _sort_key(tree: object, fields: Sequence[str]) -> SortKey:
+    if not isinstance(tree, dict) or tree.get("field") not in fields:
+        raise RouteError(400, f"sort needs a field, one of {', '.join(fields)}")
     order = tree.get("order", "asc")
     if order not in ("asc", "desc"):
         raise RouteError(400, f"sort order must be 'asc' or 'desc', got {order!r}")
     return SortKey(str(tree["field"]), order == "desc")
 
 
-def parse_sort(raw: str | None) -> tuple[SortKey, ...]:
-    """The `sort` parameter as its keys, the tie breaker last (the default sort when absent)."""
+def parse_sort(
+    raw: str | None, fields: Sequence[str] = SORT_FIELDS, default: tuple[SortKey, ...] = DEFAULT_SORT
+) -> tuple[SortKey, ...]:
+    """The `sort` parameter as its keys over `fields`, the tie breaker last (`default` when absent)."""
     if not raw:
-        return DEFAULT_SORT
+        return default
     tree = _json(raw, "sort")
-    keys = [_sort_key(tree)]
+    keys = [_sort_key(tree, fields)]
     breaker = tree.get("tie_breaker") if isinstance(tree, dict) else None
     if breaker is not None:
-        keys.append(_sort_key(breaker))
+        keys.append(_sort_key(breaker, fields))
     return tuple(keys)
+
+
+Predicate = Callable[[int], bool]
+
+
+def text_test(test: FieldTest, get: Callable[[int], str | None]) -> Predicate:
+    """A field operand as a test of a record's field read as text (`get`)."""
+    if test.operator in ("exact", "in"):
+        values = test.value if test.operator == "in" else [test.value]
+        wanted = {_normal(v) for v in values}
+        return lambda i: get(i) in wanted
+    if test.operator == "is_set":
+        return lambda i: get(i) not in (None, "")
+    needle = str(_normal(test.value)).casefold()
+    return lambda i: needle in (get(i) or "").casefold()
+
+
+def select(node: Node, candidates: list[int], predicate: Callable[[FieldTest], Predicate]) -> list[int]:
+    """The candidates (in their order) that `node` accepts, each field operand tested by `predicate`."""
+    if isinstance(node, FieldTest):
+        test = predicate(node)
+        return [i for i in candidates if test(i)]
+    if node.operator == "and":
+        for operand in node.operands:
+            candidates = select(operand, candidates, predicate)
+        return candidates
+    if node.operator == "or":
+        hits: set[int] = set()
+        for operand in node.operands:
+            hits.update(select(operand, candidates, predicate))
+        return [i for i in candidates if i in hits]
+    dropped = set(select(Logical("and", node.operands), candidates, predicate))
+    return [i for i in candidates if i not in dropped]
 
 
 class Snapshot:
@@ -201,38 +237,18 @@ class Snapshot:
             return lambda i: a.parent[i] in indexes
         return None
 
-    def predicate(self, test: FieldTest) -> Callable[[int], bool]:
+    def predicate(self, test: FieldTest) -> Predicate:
         """The test one field operand makes of a resource."""
         if test.operator in ("exact", "in"):
             values = test.value if test.operator == "in" else [test.value]
-            wanted = {_normal(v) for v in values}
-            fast = self._membership(test.field, wanted)
+            fast = self._membership(test.field, {_normal(v) for v in values})
             if fast is not None:
                 return fast
-            get = self.text(test.field)
-            return lambda i: get(i) in wanted
-        get = self.text(test.field)
-        if test.operator == "is_set":
-            return lambda i: get(i) not in (None, "")
-        needle = str(_normal(test.value)).casefold()
-        return lambda i: needle in (get(i) or "").casefold()
+        return text_test(test, self.text(test.field))
 
     def select(self, node: Node, candidates: list[int]) -> list[int]:
         """The candidates (in their order) that `node` accepts."""
-        if isinstance(node, FieldTest):
-            test = self.predicate(node)
-            return [i for i in candidates if test(i)]
-        if node.operator == "and":
-            for operand in node.operands:
-                candidates = self.select(operand, candidates)
-            return candidates
-        if node.operator == "or":
-            hits: set[int] = set()
-            for operand in node.operands:
-                hits.update(self.select(operand, candidates))
-            return [i for i in candidates if i in hits]
-        dropped = set(self.select(Logical("and", node.operands), candidates))
-        return [i for i in candidates if i not in dropped]
+        return select(node, candidates, self.predicate)
 
     def in_teams(self, team_ids: Sequence[str]) -> list[int]:
         """The resources of any of the teams (unknown team ids match nothing)."""

@@ -398,11 +398,16 @@ def reply(data: SecodaData, k: int) -> dict[str, Any]:
     }
 
 
-def audit_entry(data: SecodaData, e: int) -> dict[str, Any]:
-    """An audit log entry: who did what to which resource."""
+def _audit_parts(data: SecodaData, e: int) -> tuple[int, int]:
+    """The resource and the user of audit entry `e`."""
     r = data.hash.rng(21, e)
     i = r.randrange(data.initial_count)
-    u = r.randrange(data.scale.users)
+    return i, r.randrange(data.scale.users)
+
+
+def audit_entry(data: SecodaData, e: int) -> dict[str, Any]:
+    """An audit log entry of `/notification/workspace/`: who did what to which resource."""
+    i, u = _audit_parts(data, e)
     return {
         "id": data.audit_ids.encode(e + AUDIT_OFFSET),
         "created_at": iso(data.audit_time(e)),
@@ -410,4 +415,40 @@ def audit_entry(data: SecodaData, e: int) -> dict[str, Any]:
         "resource_id": data.resource_ids.encode(i),
         "resource_type": ENTITY_TYPES[data.arrays().ntype[i]],
         "performer": {"id": data.user_ids.encode(u), "name": data.user_name(u)},
+    }
+
+
+def audit_log(data: SecodaData, e: int) -> dict[str, Any]:
+    """The same audit entry as `/activity_log/audit_logs/` answers it: same id, time, event, resource, user.
+
+    Field names from the sample of the vendor's "List Audit Logs" page (https://docs.secoda.co/api/reference/
+    audit-logs; `../shared/specs/secoda-api-endpoints.md` does not describe this endpoint): `activity_type`
+    for the event, `performer_id`, `performer_type` and `performer_metadata` for the user, `logged_at`.
+    The sample's `resource_metadata`, `event_blocks` and `version_history_id` are left out: nothing the
+    workspace lays out fills them.
+    """
+    i, u = _audit_parts(data, e)
+    first, last = data.user(u)
+    user_id = data.user_ids.encode(u)
+    moment = iso(data.audit_time(e))
+    return {
+        "id": data.audit_ids.encode(e + AUDIT_OFFSET),
+        "parent_id": None,
+        "activity_type": data.audit_event(e),
+        "performer_id": user_id,
+        "performer_type": "USER",
+        "performer_metadata": {
+            "id": user_id,
+            "email": f"{first.lower()}.{last.lower()}@{EMAIL_DOMAIN}",
+            "first_name": first,
+            "last_name": last,
+            "name": data.user_name(u),
+        },
+        "resource_id": data.resource_ids.encode(i),
+        "resource_type": ENTITY_TYPES[data.arrays().ntype[i]],
+        "related_resource_ids": [],
+        "logged_at": moment,
+        "created_at": moment,
+        "updated_at": moment,
+        "is_legacy": False,
     }

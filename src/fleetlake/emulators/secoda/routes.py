@@ -1,4 +1,4 @@
-"""The routes under `/api/v1`: the catalog, resource details, the entity lists, the audit log, writes.
+"""The routes under `/api/v1`: the catalog, resource details, the entity lists, the audit logs, writes.
 
 Paths answer with and without a trailing slash (the vendor's docs advise the slash). Writes are
 validated and answered but not stored: the data stays a pure function of seed and clock.
@@ -13,8 +13,9 @@ from starlette.routing import BaseRoute
 
 from fleetlake.emulators.core import RouteError
 from fleetlake.emulators.secoda import records
-from fleetlake.emulators.secoda.context import Context, SecodaCall, envelope, page_link, page_number, secoda_route
-from fleetlake.emulators.secoda.data import AUDIT_DAYS, TABLE, VIEW
+from fleetlake.emulators.secoda.audit import audit_routes
+from fleetlake.emulators.secoda.context import Context, SecodaCall, envelope, secoda_route
+from fleetlake.emulators.secoda.data import TABLE, VIEW
 from fleetlake.emulators.secoda.errors import NOT_FOUND
 from fleetlake.emulators.secoda.ids import iso
 from fleetlake.emulators.secoda.listings import Listing, Listings
@@ -23,8 +24,6 @@ PAGE_SIZE = 50
 """Entries per page of every list but the catalog: the vendor's samples show 315 items on 7 pages."""
 CATALOG_PAGE_SIZE = 100
 """Resources per page of `resource/catalog`; the default 10,000 cap is then 100 pages."""
-AUDIT_PAGE_SIZE = 50
-AUDIT_MAX_PAGE_SIZE = 100
 RESOURCE_PATCH = frozenset(
     {"title", "description", "definition", "owners", "tags", "collections", "published", "verified", "pii"}
 )
@@ -49,16 +48,6 @@ def _found(index: int | None) -> int:
     if index is None:
         raise RouteError(404, NOT_FOUND)
     return index
-
-
-def _int(call: SecodaCall, name: str) -> int | None:
-    raw = call.query.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise RouteError(400, f"{name} must be an integer, got {raw!r}") from None
 
 
 def listing_routes(ctx: Context, listing: Listing) -> list[BaseRoute]:
@@ -137,29 +126,6 @@ def routes(ctx: Context) -> list[BaseRoute]:
             "workspace_id": data.workspace_id,
         }
 
-    def audit(call: SecodaCall) -> dict[str, Any]:
-        now_us = ctx.now_us()
-        days = _int(call, "days")
-        days = AUDIT_DAYS if days is None else days
-        if days < 1:
-            raise RouteError(400, f"days must be between 1 and {AUDIT_DAYS}, got {days}")
-        # the log keeps 90 days: asking for more gives what there is
-        entries = data.audit_range(now_us, min(days, AUDIT_DAYS))
-        size = _int(call, "page_size")
-        size = AUDIT_PAGE_SIZE if size is None or size < 1 else min(size, AUDIT_MAX_PAGE_SIZE)
-        page = page_number(call.query)
-        pages = max(1, -(-len(entries) // size))
-        if page > pages:
-            raise RouteError(404, "Invalid page.")
-        start = (page - 1) * size
-        newest_first = [entries[len(entries) - 1 - k] for k in range(start, min(start + size, len(entries)))]
-        return {
-            "count": len(entries),
-            "next": page_link(ctx, call, page + 1) if page < pages else None,
-            "previous": page_link(ctx, call, page - 1) if page > 1 else None,
-            "results": [records.audit_entry(data, e) for e in newest_first],
-        }
-
     def health(call: SecodaCall) -> dict[str, Any]:
         return {"status": "OK"}
 
@@ -170,7 +136,7 @@ def routes(ctx: Context) -> list[BaseRoute]:
         *secoda_route("/resource/all/{item_id}", patch_resource, methods=("PATCH",)),
         *secoda_route("/table/tables/{item_id}", patch_table, methods=("PATCH",)),
         *secoda_route("/tag", post_tag, methods=("POST",), status=201),
-        *secoda_route("/notification/workspace", audit),
+        *audit_routes(ctx),
     ]
     listings = Listings(ctx).rows()
     for listing in listings:

@@ -1,7 +1,8 @@
 """Secoda endpoints as data: regions, limits and one row per plain list.
 
 Shapes follow the vendor's docs (`../shared/specs/secoda-api-endpoints.md`): lists answer
-`{links: {next, previous}, meta, count, total_pages, results}`; the audit log answers
+`{links: {next, previous}, meta, count, total_pages, results}`; the older audit log
+(`/notification/workspace/`, read where `/activity_log/audit_logs/` answers 404: `audit.py`) answers
 `{count, next, previous, results}`. Table names follow the dltHub page where it names them.
 """
 

@@ -3,7 +3,7 @@ users, teams, tags, lineage, tables, columns, glossary terms, questions and the 
 bearer token.
 
 Plain lists are rows of `settings.ENDPOINTS`; the catalog (`catalog.CatalogReader`), resource details
-and the audit log are written out. Integration credentials are never loaded.
+and the audit log (`audit`) are written out. Integration credentials are never loaded.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import datetime
-from math import ceil
 from typing import Any
 
 import dlt
@@ -21,13 +20,13 @@ from dlt.extract.resource import DltResource
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.client import RESTClient
 
-from fleetlake import clock
 from fleetlake.errors import ConfigurationError, env_variable
 from fleetlake.http import QuotaLimiter, build_session, check_base_url, check_key
 from fleetlake.sources.checks import CheckResult, Probe, run_checks
-from fleetlake.sources.endpoints import ApiClient, build_resources, incremental, parse_timestamp
+from fleetlake.sources.endpoints import ApiClient, build_resources, parse_timestamp
 from fleetlake.sources.lists import Endpoint
 from fleetlake.sources.paging import SINGLE_PAGE, PagingStyle
+from fleetlake.sources.secoda.audit import audit_log_resource
 from fleetlake.sources.secoda.catalog import EPOCH, CatalogReader, SplitReport, updated_at
 from fleetlake.sources.secoda.helpers import NextLinkPaginator
 from fleetlake.sources.secoda.settings import (
@@ -59,8 +58,6 @@ CATALOG = Endpoint("resource_catalog", "base_url", "resource/catalog", ("results
                    timestamps=TIMESTAMPS)  # fmt: skip
 DETAIL = Endpoint("resource_detail", "base_url", "resource/all/{id}", (), "none", ("id",), "detail",
                   timestamps=TIMESTAMPS)  # fmt: skip
-AUDIT = Endpoint("audit_log", "base_url", "notification/workspace/", ("results",), "sized", ("id",), "audit log",
-                 timestamps=("created_at",))  # fmt: skip
 
 
 def _base_url(region: str, base_url: str | None) -> str:
@@ -78,7 +75,7 @@ def _base_url(region: str, base_url: str | None) -> str:
 PAGING = {
     # page numbers, driven by the answer's next link; Secoda sets its own page size
     "next": PagingStyle(lambda size, where: NextLinkPaginator(where)),
-    # the audit log takes a page size (the others answer Secoda's own)
+    # the older audit log takes a page size (the others answer Secoda's own)
     "sized": PagingStyle(lambda size, where: NextLinkPaginator(where), AUDIT_PAGE_SIZE, "page_size"),
     "none": SINGLE_PAGE,
 }
@@ -198,24 +195,6 @@ def _log_split(report: SplitReport, loaded: int, duplicates: int, requests: int)
         logger.warning("%s. %d resource(s) could not be reached by any filter.", message, report.total - report.covered)
 
 
-def _audit_log_resource(client: ApiClient, days_kept: int) -> DltResource:
-    def audit_log(
-        # no row_order: the order of the audit log is not documented; `days` bounds the read instead
-        created: dlt.sources.incremental[datetime] = incremental("created_at"),  # noqa: B008
-    ) -> Iterator[list[dict[str, Any]]]:
-        days = days_kept
-        if created.last_value is not None:
-            # ask only for the days since the last event
-            elapsed = (clock.now() - created.last_value).total_seconds() / 86400
-            days = max(1, min(days_kept, ceil(elapsed) + 1))
-        for page in client.pages(AUDIT, AUDIT.path, {"days": days}):
-            yield client.shape(AUDIT, page)
-
-    return dlt.resource(
-        client.guard("audit_log", audit_log), name="audit_log", primary_key="id", write_disposition="merge"
-    )
-
-
 @dlt.source(name="secoda_source", section=SECTION, max_table_nesting=2)
 def secoda_source(
     api_key: TSecretStrValue = dlt.secrets.value,
@@ -249,7 +228,7 @@ def secoda_source(
     yield catalog
     yield from build_resources(client, ENDPOINTS).values()
     yield detail
-    yield _audit_log_resource(client, audit_log_days)
+    yield audit_log_resource(client, audit_log_days)
 
 
 @with_config(sections=("sources", SECTION))
