@@ -158,6 +158,7 @@ def seed_under_quota(limit: int, window: float) -> dict[str, Any]:
 
 def economy() -> dict[str, Any]:
     from fleetlake.emulators.tidb_cloud import TiDBCloudEmulator
+    from fleetlake.sources.tidb_cloud.settings import OFF_BY_DEFAULT
 
     model = TiDBCloudEmulator(now=datetime(2026, 11, 15, 12, tzinfo=UTC), rate_limit=None)
     counts = model.expected_counts()
@@ -166,10 +167,14 @@ def economy() -> dict[str, Any]:
                "imports": counts["clusters"], "dedicated_node_specs": counts["dedicated_regions"],
                "dedicated_imports": len(data.dedicated_clusters), "dedicated_integrations": len(data.dedicated_clusters),
                "serverless_branches": len(data.serverless_clusters), "serverless_exports": len(data.serverless_clusters),
-               "serverless_imports": len(data.serverless_clusters)}  # fmt: skip
+               "serverless_imports": len(data.serverless_clusters),
+               "dedicated_changefeeds": len(data.dedicated_clusters),
+               "dedicated_private_endpoint_connections": counts["projects"]}  # fmt: skip
     per_page = 100
     bound = 0
     for table, count in counts.items():
+        if table in OFF_BY_DEFAULT:
+            continue  # not part of a default run
         if table in ("bills", "bill_details"):
             bound += counts["bills"]  # one request per month, the API has no range query
         elif table == "cost_explorer":

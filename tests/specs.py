@@ -25,6 +25,7 @@ TIDB_FILES = {
         "tidbcloud-cli/serverless-branch.swagger.json",
         "tidbcloud-cli/serverless-export.swagger.json",
         "tidbcloud-cli/serverless-import.swagger.json",
+        "tidbcloud-cli/serverless-auditlog.swagger.json",
         "tidb-cloud-starter-essential-v1beta1-openapi-original.json",
     ],
     "/iam/v1beta1": ["tidbcloud-cli/iam.swagger.json", "tidb-cloud-iam-v1beta1-openapi-original.json"],

@@ -19,7 +19,7 @@ def test_resources_lists_every_table_with_a_description():
     result = CliRunner().invoke(cli, ["resources", "tidb"])
     assert result.exit_code == 0
     lines = result.output.strip().splitlines()
-    assert len(lines) == 21
+    assert len(lines) == 35
     assert [line.split()[0] for line in lines] == list(resource_descriptions())
     assert lines[0].startswith("projects")
     assert "Projects of the organization" in lines[0]

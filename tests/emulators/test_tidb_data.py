@@ -31,10 +31,24 @@ DEMO_COUNTS = {
     "dedicated_node_specs": 96,
     "dedicated_imports": 10,
     "dedicated_integrations": 8,
+    "dedicated_changefeeds": 7,
+    "dedicated_changefeed_rcus": 6,
+    "dedicated_private_endpoint_connections": 8,
+    "dedicated_private_link_services": 7,
+    "dedicated_node_quotas": 5,
+    "dedicated_cloud_providers": 2,
+    "dedicated_log_redaction_policies": 7,
+    "private_endpoints": 8,
+    "private_endpoint_services": 7,
+    "aws_cmek_keys": 1,
     "serverless_clusters": 4,
+    "serverless_regions": 5,
     "serverless_branches": 6,
     "serverless_exports": 9,
     "serverless_imports": 3,
+    "serverless_audit_log_configs": 4,
+    "serverless_audit_log_filter_rules": 3,
+    "serverless_audit_log_files": 3,
     "api_keys": 3,
     "audit_logs": 400,
     "members": 8,
@@ -80,6 +94,15 @@ def full_load(api: requests.Session, urls: dict[str, str]) -> dict[str, list[Any
             tables["imports"] += numbered(api, f"{where}/imports")
     tables["provider_regions"] = api.get(f"{v1}/clusters/provider/regions").json()["items"]
     dedicated = urls["dedicated_base_url"]
+    for project in tables["projects"]:
+        where = f"{v1}/projects/{project['id']}"
+        tables["private_endpoints"] += api.get(f"{where}/private_endpoints").json()["endpoints"]
+        if project["aws_cmek_enabled"]:
+            tables["aws_cmek_keys"] += api.get(f"{where}/aws-cmek").json()["items"]
+        for cluster in (c for c in tables["clusters"] if c["project_id"] == project["id"]):
+            if cluster["cluster_type"] == "DEDICATED":
+                service = f"{where}/clusters/{cluster['id']}/private_endpoint_service"
+                tables["private_endpoint_services"].append(api.get(service).json()["private_endpoint_service"])
     tables["dedicated_clusters"] = tokened(api, f"{dedicated}/clusters", "clusters")
     tables["dedicated_regions"] = tokened(api, f"{dedicated}/regions", "regions")
     for region in tables["dedicated_regions"]:
@@ -91,11 +114,31 @@ def full_load(api: requests.Session, urls: dict[str, str]) -> dict[str, list[Any
         tables["dedicated_integrations"] += api.get(f"{dedicated}/clusters/{cluster['clusterId']}/integrations").json()[
             "items"
         ]
+        feeds = api.get(f"{dedicated}/changefeeds", params={"clusterId": cluster["clusterId"], "pageSize": 100})
+        tables["dedicated_changefeeds"] += feeds.json()["changefeeds"]
+        where = f"{dedicated}/clusters/{cluster['clusterId']}"
+        tables["dedicated_log_redaction_policies"].append(api.get(f"{where}/logRedactionPolicy").json())
+        for group in cluster["tidbNodeSetting"]["tidbNodeGroups"]:
+            service = f"{where}/tidbNodeGroups/{group['tidbNodeGroupId']}/privateLinkService"
+            tables["dedicated_private_link_services"].append(api.get(service).json())
+    for project in tables["projects"]:
+        tables["dedicated_private_endpoint_connections"] += api.get(
+            f"{dedicated}/clusters/-/tidbNodeGroups/-/privateEndpointConnections",
+            params={"projectId": project["id"], "pageSize": 100},
+        ).json()["privateEndpointConnections"]
+    tables["dedicated_changefeed_rcus"] = api.get(f"{dedicated}/changefeedRCUs").json()["rcus"]
+    tables["dedicated_node_quotas"] = api.get(f"{dedicated}/clusters:showNodeQuota").json()["componentQuotas"]
+    tables["dedicated_cloud_providers"] = api.get(f"{dedicated}/regions:showCloudProviders").json()["cloudProviders"]
     serverless = urls["serverless_base_url"]
     tables["serverless_clusters"] = tokened(api, f"{serverless}/clusters", "clusters")
     for cluster in tables["serverless_clusters"]:
+        where = f"{serverless}/clusters/{cluster['clusterId']}"
         for kind in ("branches", "exports", "imports"):
-            tables[f"serverless_{kind}"] += tokened(api, f"{serverless}/clusters/{cluster['clusterId']}/{kind}", kind)
+            tables[f"serverless_{kind}"] += tokened(api, f"{where}/{kind}", kind)
+        tables["serverless_audit_log_configs"].append(api.get(f"{where}/auditLog/config").json())
+        tables["serverless_audit_log_filter_rules"] += tokened(api, f"{where}/auditLog/filterRules", "filterRules")
+        tables["serverless_audit_log_files"] += tokened(api, f"{where}/auditLog/files", "auditLogFiles")
+    tables["serverless_regions"] = api.get(f"{serverless}/regions").json()["regions"]
     iam = urls["iam_base_url"]
     tables["api_keys"] = tokened(api, f"{iam}/apikeys", "apiKeys")
     tables["audit_logs"] = tokened(api, f"{iam}/auditLogs", "auditLogs")
@@ -122,9 +165,12 @@ def test_full_demo_load_matches_expected_counts(demo: Running, api: requests.Ses
     assert len(v1_ids) == 11
     assert len({b["id"] for b in tables["backups"]}) == 76
     assert len({e["id"] for e in tables["audit_logs"]}) == 400
-    # every request of a full load, at page size 100, plus the one Digest challenge
-    assert demo.emulator.requests.count(authorized=True, status=200) == 82
-    assert demo.emulator.requests.count() == 83
+    # every request of a full load, at page size 100, plus the one Digest challenge: 82 for the lists
+    # before 2026, 51 for the new ones (a request per Dedicated cluster for changefeeds, log redaction,
+    # link services and v1beta services, per project for both private endpoint lists, three per
+    # Starter/Essential cluster for its audit log, one for the CMEK project, four organization-wide)
+    assert demo.emulator.requests.count(authorized=True, status=200) == 82 + 51
+    assert demo.emulator.requests.count() == 82 + 51 + 1
 
 
 def test_bills_agree_with_their_details(demo: Running, api: requests.Session) -> None:

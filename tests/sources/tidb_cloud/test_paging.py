@@ -42,8 +42,9 @@ def test_full_sync_never_repeats_a_request(tidb, tmp_path):
     ]
     assert len(answered) == len(set(answered))
     # every list fits one page of 100, so the sync costs one request per list and per parent;
-    # plus one digest challenge for the whole run: its threads share the server's nonce
-    assert len(answered) == 82
+    # plus one digest challenge for the whole run: its threads share the server's nonce; 97 stays within
+    # one minute of the vendor's 100-request quota (the lists off by default would take it to 133)
+    assert len(answered) == 97
     assert emulator.requests.count(status=401, authorized=False) == 1
     assert emulator.requests.count(status=401, authorized=True) == 0
 

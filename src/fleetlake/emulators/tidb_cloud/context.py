@@ -37,6 +37,8 @@ class Context:
     keys: Mapping[str, ApiKey]
     shape: str = "vendor"
     """"vendor" answers in the vendor's Swagger shapes, "seed" in the third-party file's where they differ."""
+    project_types: bool = True
+    """Whether v1beta projects carry `type` (the vendor added it on 2026-04-14; older servers omit it)."""
     tokens: PageTokens = field(init=False)
 
     def __post_init__(self) -> None:

@@ -1,4 +1,5 @@
-"""`dedicated.tidbapi.com/v1beta1`: Dedicated clusters, regions, node specs, imports, integrations.
+"""`dedicated.tidbapi.com/v1beta1`: Dedicated clusters, regions, node specs, imports, integrations
+(changefeeds in `changefeeds`; private endpoints, node quota, cloud providers, log redaction in `network`).
 
 Shapes follow tidb-cloud-dedicated-v1beta1-openapi-original.json: camelCase, lists paged by
 `pageSize`/`pageToken` answering `nextPageToken` ("" on the last page) and `totalSize`;
@@ -15,8 +16,8 @@ from starlette.routing import Route
 
 from fleetlake.emulators.core import Call, RouteError, route
 from fleetlake.emulators.paging import token_page, token_scope
-from fleetlake.emulators.seeded import mix, rng
-from fleetlake.emulators.tidb_cloud import catalog
+from fleetlake.emulators.seeded import rng
+from fleetlake.emulators.tidb_cloud import catalog, changefeeds, network
 from fleetlake.emulators.tidb_cloud.context import Context, by_create_time, iso, mask
 from fleetlake.emulators.tidb_cloud.data import DAY, UPPER_ALNUM, ImportTask
 from fleetlake.emulators.tidb_cloud.errors import rpc_error
@@ -52,7 +53,7 @@ def cluster_json(ctx: Context, g: int) -> dict[str, Any]:
     now = ctx.now()
     c = ctx.data.cluster(g)
     state = ctx.data.state(g, now)
-    group_id = str(10**18 + mix(ctx.data.seed, "node-group", g) % (8 * 10**18))
+    group_id = network.node_group_id(ctx, g)
     host = f"tidb.{c.host_tag}.clusters.tidb-cloud.com"
     group_state = state if state in ("PAUSED", "MODIFYING") else "ACTIVE"
     out: dict[str, Any] = {
@@ -363,4 +364,6 @@ def routes(ctx: Context) -> list[Route]:
         route("/regions/{regionId}/nodeSpecs", node_specs, rpc_error),
         route("/clusters/{clusterId}/imports", imports, rpc_error),
         route("/clusters/{clusterId}/integrations", list_integrations, rpc_error),
+        *changefeeds.routes(ctx),
+        *network.dedicated_routes(ctx),
     ]

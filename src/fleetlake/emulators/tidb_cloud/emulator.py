@@ -29,7 +29,17 @@ from fleetlake.emulators.core import (
 from fleetlake.emulators.digest import DigestAuthenticator, DigestVerifier
 from fleetlake.emulators.faults import Fault
 from fleetlake.emulators.quota import QuotaDecision, QuotaLimiter
-from fleetlake.emulators.tidb_cloud import billing, catalog, dedicated, iam, serverless, v1beta
+from fleetlake.emulators.tidb_cloud import (
+    billing,
+    catalog,
+    changefeeds,
+    database_audit,
+    dedicated,
+    iam,
+    network,
+    serverless,
+    v1beta,
+)
 from fleetlake.emulators.tidb_cloud.context import ApiKey, Context
 from fleetlake.emulators.tidb_cloud.data import DAY, SCALES, TiDBData, TiDBScale
 from fleetlake.emulators.tidb_cloud.errors import (
@@ -69,10 +79,24 @@ TABLES = (
     "dedicated_node_specs",
     "dedicated_imports",
     "dedicated_integrations",
+    "dedicated_changefeeds",
+    "dedicated_changefeed_rcus",
+    "dedicated_private_endpoint_connections",
+    "dedicated_private_link_services",
+    "dedicated_node_quotas",
+    "dedicated_cloud_providers",
+    "dedicated_log_redaction_policies",
+    "private_endpoints",
+    "private_endpoint_services",
+    "aws_cmek_keys",
     "serverless_clusters",
+    "serverless_regions",
     "serverless_branches",
     "serverless_exports",
     "serverless_imports",
+    "serverless_audit_log_configs",
+    "serverless_audit_log_filter_rules",
+    "serverless_audit_log_files",
     "api_keys",
     "audit_logs",
     "members",
@@ -107,6 +131,7 @@ class TiDBCloudEmulator(Emulator):
     Every host answers under a path prefix of one server (`base_urls` maps them), behind HTTP Digest
     auth and one quota per API key shared by all hosts, like the vendor's gateway. Data is computed
     from `seed`, `scale` and the data clock, so equal arguments give byte-identical answers.
+    `project_types=False` answers v1beta projects without `type`, as the API did before 2026-04-14.
 
     Example:
         emulator = TiDBCloudEmulator(seed=1)
@@ -136,6 +161,7 @@ class TiDBCloudEmulator(Emulator):
         nonce_secret: bytes | None = None,
         keys: Mapping[str, ApiKey] | None = None,
         shape: str = "vendor",
+        project_types: bool = True,
         time_source: Callable[[], float] = time.monotonic,
         hooks: Sequence[Middleware] = (),
         faults: Sequence[Fault] = (),
@@ -159,7 +185,7 @@ class TiDBCloudEmulator(Emulator):
         self.clock = clock or Clock(now)
         self.data = TiDBData(seed, scale, int(self.clock.initial.timestamp()))
         self.requests = RequestLog()
-        self.context = Context(self.data, self.clock, self.keys, shape)
+        self.context = Context(self.data, self.clock, self.keys, shape, project_types)
         self.quota = QuotaLimiter(rate_limit, rate_window_seconds, time_source=time_source)
         self.verifier = DigestVerifier(
             realm=REALM,
@@ -273,6 +299,8 @@ class TiDBCloudEmulator(Emulator):
         months = billing.available_months(now)
         first_day, today = billing.month_days(months[0], now).start, now // DAY
         days = today - first_day + 1
+        ctx = self.context
+        endpoints = sum(len(network.private_endpoints(ctx, g)) for g in dedicated_ids)
         return {
             "projects": data.scale.projects,
             "clusters": data.cluster_count,
@@ -285,10 +313,24 @@ class TiDBCloudEmulator(Emulator):
             "dedicated_node_specs": len(catalog.DEDICATED_REGIONS) * len(catalog.NODE_SPECS),
             "dedicated_imports": sum(data.cluster(g).imports for g in dedicated_ids),
             "dedicated_integrations": sum(len(data.cluster(g).integrations) for g in dedicated_ids),
+            "dedicated_changefeeds": sum(changefeeds.changefeed_count(ctx, g) for g in dedicated_ids),
+            "dedicated_changefeed_rcus": len(changefeeds.RCU_SIZES),
+            "dedicated_private_endpoint_connections": endpoints,
+            "dedicated_private_link_services": len(dedicated_ids),
+            "dedicated_node_quotas": len(network.NODE_QUOTAS),
+            "dedicated_cloud_providers": len({region.provider for region in catalog.DEDICATED_REGIONS}),
+            "dedicated_log_redaction_policies": len(dedicated_ids),
+            "private_endpoints": endpoints,
+            "private_endpoint_services": len(dedicated_ids),
+            "aws_cmek_keys": sum(len(network.cmek_json(ctx, p)) for p in range(data.scale.projects)),
             "serverless_clusters": len(serverless_ids),
+            "serverless_regions": len(catalog.SERVERLESS_REGIONS),
             "serverless_branches": sum(data.cluster(g).branches for g in serverless_ids),
             "serverless_exports": sum(data.cluster(g).exports for g in serverless_ids),
             "serverless_imports": sum(data.cluster(g).imports for g in serverless_ids),
+            "serverless_audit_log_configs": len(serverless_ids),
+            "serverless_audit_log_filter_rules": sum(len(database_audit.filter_rules(ctx, g)) for g in serverless_ids),
+            "serverless_audit_log_files": sum(len(database_audit.files(ctx, g)) for g in serverless_ids),
             "api_keys": len(self.keys) + data.scale.extra_api_keys,
             "audit_logs": data.audit_count(now),
             "members": data.scale.members,

@@ -1,4 +1,5 @@
-"""`serverless.tidbapi.com/v1beta1`: Starter/Essential clusters, their branches, exports and imports.
+"""`serverless.tidbapi.com/v1beta1`: Starter/Essential clusters, their branches, exports and imports
+(regions and the database audit log in `database_audit`).
 
 Shapes follow tidb-cloud-starter-essential-v1beta1-openapi-original.json. Export targets and import
 sources that use an access key carry `accessKey {id, secret}` with a masked secret, so a client's
@@ -17,6 +18,7 @@ from starlette.routing import Route
 from fleetlake.emulators.core import Call, RouteError, route
 from fleetlake.emulators.paging import token_page, token_scope
 from fleetlake.emulators.seeded import mix, rng
+from fleetlake.emulators.tidb_cloud import database_audit
 from fleetlake.emulators.tidb_cloud.context import Context, by_create_time, iso, mask
 from fleetlake.emulators.tidb_cloud.data import DAY, HOUR, LOWER_ALNUM, UPPER_ALNUM, Cluster, ImportTask
 from fleetlake.emulators.tidb_cloud.errors import rpc_error
@@ -315,4 +317,5 @@ def routes(ctx: Context) -> list[Route]:
         route("/clusters/{clusterId}/branches", children("branches", branches, False), rpc_error),
         route("/clusters/{clusterId}/exports", children("exports", exports, True), rpc_error),
         route("/clusters/{clusterId}/imports", children("imports", import_items, True), rpc_error),
+        *database_audit.routes(ctx, _serverless_cluster),
     ]

@@ -1,4 +1,5 @@
-"""`api.tidbcloud.com/api/v1beta`: projects, clusters, backups, restores, imports, provider regions.
+"""`api.tidbcloud.com/api/v1beta`: projects, clusters, backups, restores, imports, provider regions
+(private endpoints, the private endpoint service and AWS CMEK keys in `network`).
 
 Shapes follow tidb-cloud-v1beta-openapi-original.json: snake_case, `{items, total}` lists paged by
 `page`/`page_size`, ids as uint64 strings, `create_timestamp` as unix seconds in a string on
@@ -14,7 +15,7 @@ from starlette.routing import Route
 from fleetlake.emulators.core import Call, RouteError, route
 from fleetlake.emulators.paging import number_page
 from fleetlake.emulators.seeded import mix
-from fleetlake.emulators.tidb_cloud import catalog
+from fleetlake.emulators.tidb_cloud import catalog, network
 from fleetlake.emulators.tidb_cloud.context import Context, iso
 from fleetlake.emulators.tidb_cloud.data import HOUR, Backup, Cluster, ImportTask, Restore
 from fleetlake.emulators.tidb_cloud.errors import v1beta_error
@@ -120,16 +121,20 @@ def cluster_json(ctx: Context, g: int) -> dict[str, Any]:
 def project_json(ctx: Context, p: int) -> dict[str, Any]:
     """A project as v1beta lists it."""
     project = ctx.data.project(p)
-    return {
+    out: dict[str, Any] = {
         "id": project.id,
         "org_id": ctx.data.org_id,
         "name": project.name,
         "cluster_count": project.cluster_count,
         "user_count": ctx.data.user_count(p),
         "create_timestamp": str(project.created),
-        "aws_cmek_enabled": False,
-        "type": "dedicated",
+        "aws_cmek_enabled": network.cmek_enabled(p),
     }
+    if ctx.project_types:
+        # added to the vendor's file on 2026-04-14: dedicated, tidbx or tidbx_virtual; every emulated
+        # project holds Dedicated clusters
+        out["type"] = "dedicated"
+    return out
 
 
 def backup_json(ctx: Context, g: int, backup: Backup) -> dict[str, Any]:
@@ -341,4 +346,5 @@ def routes(ctx: Context) -> list[Route]:
         route("/projects/{project_id}/restores", restores, v1beta_error),
         route("/projects/{project_id}/clusters/{cluster_id}/imports", imports, v1beta_error),
         route("/clusters/provider/regions", regions, v1beta_error),
+        *network.v1beta_routes(ctx, _project, _cluster),
     ]

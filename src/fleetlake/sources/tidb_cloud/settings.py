@@ -165,6 +165,87 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         timestamps=("createTime", "updateTime"),
     ),
     Endpoint(
+        "dedicated_changefeeds",
+        "dedicated_base_url",
+        "changefeeds",
+        ("changefeeds",),
+        "token",
+        ("id",),
+        "Changefeeds (TiCDC) of every Dedicated cluster (v1beta1): downstream, state, checkpoint; no passwords.",
+        parent="dedicated_clusters",
+        # a required query parameter, not a path placeholder
+        parent_fields={"clusterId": "clusterId"},
+        parent_columns={"clusterId": "clusterId"},
+        timestamps=("createTime", "checkpointTs", "startPosition.startTimestamp"),
+    ),
+    Endpoint(
+        "dedicated_changefeed_rcus",
+        "dedicated_base_url",
+        "changefeedRCUs",
+        ("rcus",),
+        "none",
+        ("name",),
+        "Replication capacity sizes (RCUs) a Dedicated changefeed can run at (v1beta1).",
+    ),
+    Endpoint(
+        "dedicated_private_endpoint_connections",
+        "dedicated_base_url",
+        # "-" for cluster and node group lists a project's connections across them: one request per project
+        "clusters/-/tidbNodeGroups/-/privateEndpointConnections",
+        ("privateEndpointConnections",),
+        "token",
+        ("privateEndpointConnectionId",),
+        "Private endpoints connected to Dedicated TiDB node groups (v1beta1): account, endpoint, state, host.",
+        parent="projects",
+        parent_fields={"projectId": "id"},
+        parent_columns={"projectId": "id"},
+    ),
+    Endpoint(
+        "dedicated_node_quotas",
+        "dedicated_base_url",
+        "clusters:showNodeQuota",
+        ("componentQuotas",),
+        "none",
+        ("componentType",),
+        "The organization's Dedicated node quota per component (TiDB, TiKV, TiFlash, PD, TiProxy).",
+    ),
+    Endpoint(
+        "dedicated_log_redaction_policies",
+        "dedicated_base_url",
+        "clusters/{cluster_id}/logRedactionPolicy",
+        (),
+        "none",
+        ("clusterId",),
+        "Whether each Dedicated cluster redacts its logs (v1beta1; off by default: extra_resources).",
+        parent="dedicated_clusters",
+        parent_fields={"cluster_id": "clusterId"},
+    ),
+    Endpoint(
+        "private_endpoints",
+        "base_url",
+        "api/v1beta/projects/{project_id}/private_endpoints",
+        ("endpoints",),
+        "none",
+        ("id",),
+        "Private endpoints of every project (v1beta view of the connections; off by default: extra_resources).",
+        parent="projects",
+        parent_fields={"project_id": "id"},
+        parent_columns={"project_id": "id"},
+    ),
+    Endpoint(
+        "private_endpoint_services",
+        "base_url",
+        "api/v1beta/projects/{project_id}/clusters/{cluster_id}/private_endpoint_service",
+        ("private_endpoint_service",),
+        "none",
+        ("cluster_id",),
+        "Private endpoint service of every Dedicated cluster (v1beta; off by default: extra_resources).",
+        parent="clusters",
+        parent_fields={"project_id": "project_id", "cluster_id": "id"},
+        parent_columns={"project_id": "project_id", "cluster_id": "id"},
+        parent_filter=("cluster_type", "DEDICATED"),
+    ),
+    Endpoint(
         "serverless_clusters",
         "serverless_base_url",
         "clusters",
@@ -173,6 +254,15 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         ("clusterId",),
         "Starter and Essential clusters (v1beta1): region, spending limit, endpoints, state.",
         timestamps=("createTime", "updateTime"),
+    ),
+    Endpoint(
+        "serverless_regions",
+        "serverless_base_url",
+        "regions",
+        ("regions",),
+        "none",
+        ("regionId",),
+        "Regions that offer Starter and Essential clusters (v1beta1), with their service plans.",
     ),
     Endpoint(
         "serverless_branches",
@@ -214,6 +304,43 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         timestamps=("createTime", "completeTime"),
     ),
     Endpoint(
+        "serverless_audit_log_configs",
+        "serverless_base_url",
+        "clusters/{cluster_id}/auditLog/config",
+        (),
+        "none",
+        ("clusterId",),
+        "Database audit log settings of every Starter/Essential cluster (off by default: extra_resources).",
+        parent="serverless_clusters",
+        parent_fields={"cluster_id": "clusterId"},
+    ),
+    Endpoint(
+        "serverless_audit_log_filter_rules",
+        "serverless_base_url",
+        "clusters/{cluster_id}/auditLog/filterRules",
+        ("filterRules",),
+        "token",
+        ("filterRuleId",),
+        "Database audit log filter rules of every Starter/Essential cluster (off by default: extra_resources).",
+        parent="serverless_clusters",
+        parent_fields={"cluster_id": "clusterId"},
+        parent_columns={"clusterId": "clusterId"},
+        timestamps=("createTime", "updateTime"),
+    ),
+    Endpoint(
+        "serverless_audit_log_files",
+        "serverless_base_url",
+        "clusters/{cluster_id}/auditLog/files",
+        ("auditLogFiles",),
+        "token",
+        ("clusterId", "name"),
+        "Database audit log files of every Starter/Essential cluster, no download links (off by default).",
+        parent="serverless_clusters",
+        parent_fields={"cluster_id": "clusterId"},
+        parent_columns={"clusterId": "clusterId"},
+        timestamps=("createTime",),
+    ),
+    Endpoint(
         "api_keys",
         "iam_base_url",
         "apikeys",
@@ -241,11 +368,34 @@ ENDPOINTS = tuple(replace(endpoint, total=STATED_TOTAL[endpoint.paging]) for end
 
 # tables written in Python because they are not plain lists: name -> description
 SPECIAL_RESOURCES: dict[str, str] = {
+    "dedicated_cloud_providers": "Cloud providers that offer Dedicated clusters (v1beta1).",
+    "dedicated_private_link_services": (
+        "Private link service of every Dedicated TiDB node group (v1beta1; off by default: extra_resources)."
+    ),
+    "aws_cmek_keys": "AWS KMS keys (CMEK) of every project that encrypts with its own keys (v1beta).",
     "audit_logs": "Console audit log (IAM v1beta1); incremental: a re-run fetches only new events.",
     "bills": "Monthly bills (billing v1beta1): totals, by project, by service. Needs a billing role.",
     "bill_details": "Daily costs per project, cluster and service for every month kept (billing v1beta1).",
     "cost_explorer": "Daily cost per service from the cost explorer query (billing v1beta1).",
 }
+
+
+# tables a default load leaves out: each costs a request per cluster (or repeats another table in v1beta's
+# words) and would take a demo organization's full load past one minute of the 100-request quota;
+# `extra_resources = true`, or naming them in --resources, loads them
+OFF_BY_DEFAULT = frozenset(
+    {
+        "dedicated_log_redaction_policies",
+        "dedicated_private_link_services",
+        "private_endpoints",
+        "private_endpoint_services",
+        "serverless_audit_log_configs",
+        "serverless_audit_log_filter_rules",
+        "serverless_audit_log_files",
+    }
+)
+# fields no table keeps beyond the credential fields every source drops: signed download links
+DROPPED_FIELDS = {"serverless_audit_log_files": ("url",)}
 
 
 def resource_descriptions() -> dict[str, str]:

@@ -42,11 +42,14 @@ from fleetlake.sources.lists import Endpoint
 from fleetlake.sources.months import load_closed_months_once, month_shift
 from fleetlake.sources.months import months_to_load as load_months
 from fleetlake.sources.paging import SINGLE_PAGE, GuardedCursorPaginator, PagingStyle
+from fleetlake.sources.tidb_cloud import extras
 from fleetlake.sources.tidb_cloud.helpers import PageNumberTotalItemsPaginator, amounts_to_decimal
 from fleetlake.sources.tidb_cloud.settings import (
     BILLING_MONTHS_KEPT,
     DATASET_NAME,
+    DROPPED_FIELDS,
     ENDPOINTS,
+    OFF_BY_DEFAULT,
     PAGE_SIZE,
     PIPELINE_NAME,
     SECTION,
@@ -321,6 +324,17 @@ def _billing_resources(clients: ApiClient, months: list[str]) -> list[DltResourc
     ]
 
 
+def _without(fields: tuple[str, ...]) -> Any:
+    def drop(item: Any) -> Any:
+        rows = item if isinstance(item, list) else [item]
+        for row in rows:
+            for name in fields:
+                row.pop(name, None)
+        return item
+
+    return drop
+
+
 def _since(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -376,6 +390,7 @@ def tidb_instance_source(
     audit_logs_since: str | None = None,
     page_size: int = PAGE_SIZE,
     max_quota_wait_seconds: float = 900.0,
+    extra_resources: bool = False,
 ) -> Iterator[DltResource]:
     """Every TiDB Cloud resource as a dlt resource (see `resource_descriptions()`).
 
@@ -389,6 +404,9 @@ def tidb_instance_source(
         audit_logs_since: where the first audit log load starts (ISO-8601), by default all kept events.
         page_size: items per request, at most 100 (the default, to spend the fewest requests).
         max_quota_wait_seconds: how long one request may wait for an exhausted quota before failing.
+        extra_resources: also load the tables left out by default (`settings.OFF_BY_DEFAULT`: per-cluster
+            settings and v1beta's view of private endpoints), a request per cluster each; naming one in
+            --resources loads it too.
     """
     # the five base URL arguments, by their setting names
     urls = {name: value for name, value in locals().items() if name in SERVERS}
@@ -396,7 +414,15 @@ def tidb_instance_source(
     since = _since(audit_logs_since)
     clients = _clients(public_key, private_key, urls, page_size, max_quota_wait_seconds)
 
-    yield from build_resources(clients, ENDPOINTS).values()
+    built = build_resources(clients, ENDPOINTS)
+    built[extras.CLOUD_PROVIDERS.name] = extras.cloud_providers(clients)
+    built[extras.LINK_SERVICES.name] = extras.private_link_services(clients, built["dedicated_clusters"])
+    built[extras.CMEK.name] = extras.aws_cmek_keys(clients, built["projects"])
+    for name, fields in DROPPED_FIELDS.items():
+        built[name].add_map(_without(fields))
+    for name in OFF_BY_DEFAULT:
+        built[name].selected = extra_resources
+    yield from built.values()
     yield _audit_logs_resource(clients, since)
     yield from _billing_resources(clients, months)
 
