@@ -154,7 +154,10 @@ def test_a_run_that_dies_before_its_undo_is_finished_by_the_next_run(tmp_path, m
     with caplog.at_level(logging.WARNING, logger="fleetlake"):
         report = _run(tmp_path, _emulator())
     assert report.exit_code == 0
-    assert "A previous run stopped before it took its failed resources (backup_schedules, services)" in caplog.text
+    assert (
+        "A previous run stopped before it took its failed resources (backup_schedules, service_allowlists, services)"
+        in caplog.text
+    )
     assert not (pipeline_dir / partial.JOURNAL).exists()
     assert snapshot(tmp_path / "skysql.duckdb", DATASET) == snapshot(reference / "skysql.duckdb", DATASET)
 

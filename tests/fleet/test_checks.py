@@ -57,8 +57,21 @@ CREATE TABLE tidb_instance_data.members (fleetlake_account VARCHAR, user_id VARC
     org_role__rbac_role VARCHAR);
 INSERT INTO tidb_instance_data.members VALUES
     ('{A}', 'm1', 'owner@example.com', 'Active', 'org:owner'), ('{A}', 'm2', 'dev@example.com', 'Active', 'org:member');
+CREATE TABLE tidb_instance_data.dedicated_changefeeds (fleetlake_account VARCHAR, id VARCHAR, cluster_id VARCHAR,
+    name VARCHAR, state VARCHAR, error VARCHAR);
+INSERT INTO tidb_instance_data.dedicated_changefeeds VALUES
+    ('{A}', 'f1', 'c1', 'to-kafka', 'RUNNING', ''), ('{A}', 'f2', 'c1', 'to-s3', 'FAILED', 'access denied'),
+    ('{A}', 'f3', 'c1', 'retrying', 'WARNING', 'broker slow');
+CREATE TABLE tidb_instance_data.dedicated_private_endpoint_connections (fleetlake_account VARCHAR,
+    private_endpoint_connection_id VARCHAR, cluster_id VARCHAR, cluster_display_name VARCHAR, endpoint_id VARCHAR,
+    endpoint_state VARCHAR, message VARCHAR);
+INSERT INTO tidb_instance_data.dedicated_private_endpoint_connections VALUES
+    ('{A}', 'pe1', 'c1', 'backed-up', 'vpce-1', 'ACTIVE', ''), ('{A}', 'pe2', 'c1', 'backed-up', 'vpce-2', 'PENDING', '');
 CREATE TABLE skysql_data.services (fleetlake_account VARCHAR, id VARCHAR, name VARCHAR, status VARCHAR, topology VARCHAR);
 INSERT INTO skysql_data.services VALUES ('{A}', 'v1', 'guarded', 'ready', 'es-single'), ('{A}', 'v2', 'exposed', 'ready', 'es-single');
+CREATE TABLE skysql_data.service_allowlists (fleetlake_account VARCHAR, service_id VARCHAR, ip VARCHAR, comment VARCHAR);
+INSERT INTO skysql_data.service_allowlists VALUES
+    ('{A}', 'v1', '10.0.0.0/8', 'office'), ('{A}', 'v2', '0.0.0.0/0', 'temporary'), ('{A}', 'v2', '192.0.2.7/32', '');
 CREATE TABLE skysql_data.backups (fleetlake_account VARCHAR, service_id VARCHAR, status VARCHAR, end_time TIMESTAMPTZ);
 INSERT INTO skysql_data.backups VALUES
     ('{A}', 'v1', 'Succeeded', TIMESTAMPTZ '2026-11-15 11:00:00+00'),
@@ -92,6 +105,9 @@ EXPECTED = {
     ("FL008", "s1"),
     ("FL009", "r2"),
     ("FL010", "r2"),
+    ("FL011", "v2"),
+    ("FL012", "f2"),
+    ("FL013", "pe2"),
 }
 """For each rule, what it finds here; every other case of its (a backed-up cluster, a capped Starter, ...)
 it must not."""
@@ -180,11 +196,12 @@ def test_checks_print_the_findings_and_fail_on_gates_the_exit_code(raw, tmp_path
     env = {**clean_env, "FLEETLAKE_NOW": NOW.isoformat()}
     listed = fleetlake(*args, env=env, cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr[-3000:]
-    assert "11 findings: 4 high, 3 medium, 4 low" in listed.stdout
-    assert "FL006  high      tidb    acme     api_key  terraform            role: org:owner" in listed.stdout
+    assert "14 findings: 5 high, 4 medium, 5 low" in listed.stdout
+    # the type column is as wide as its longest value (private_endpoint)
+    assert "FL006  high      tidb    acme     api_key           terraform            role: org:owner" in listed.stdout
     gated = fleetlake(*args, "--fail-on", "high", env=env, cwd=tmp_path)
     assert gated.returncode == FINDINGS_EXIT, gated.stderr[-3000:]
-    assert "4 findings of severity high or worse (exit 12)." in gated.stderr
+    assert "5 findings of severity high or worse (exit 12)." in gated.stderr
     assert fleetlake(*args, "--fail-on", "critical", env=env, cwd=tmp_path).returncode == 0
 
 

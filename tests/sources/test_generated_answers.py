@@ -277,7 +277,9 @@ def _tidb_lists() -> dict[str, tuple[str, str, dict[str, Any], Callable[[Any], A
         mount = TIDB_MOUNTS[endpoint.server]
         path = f"{mount}/{endpoint.path}"
         host = next(m for m in TIDB_FILES if path.startswith(m + "/"))
-        found = operation(TIDB_FILES[host], described(host, path[len(host) :]), "get")
+        # `-` asks across every parent (`clusters/-/tidbNodeGroups/-/...`): the file names it as a placeholder
+        spelled = re.sub(r"/-(?=/)", "/{any}", path[len(host) :])
+        found = operation(TIDB_FILES[host], described(host, spelled), "get")
         assert found is not None, path
         paging = last_token_page if endpoint.paging == "token" else (lambda body: body)
         out[endpoint.name] = ("get", path, schema(*found), paging)
@@ -340,7 +342,10 @@ def _skysql_lists() -> dict[str, tuple[str, dict[str, Any]]]:
         if not path.startswith("/provisioning/v1/") or endpoint.optional:
             continue
         found = operation(SKYSQL_FILES["/provisioning/v1"], path, "get")
-        assert found is not None, path
+        if found is None:
+            # only the vendor's reference pages list it (availability zones): no schema to generate from
+            assert endpoint.name == "availability_zones", path
+            continue
         out[endpoint.name] = (path, schema(*found))
     return out
 

@@ -186,7 +186,7 @@ def build(
         missing = _read_inputs(connection, destination, sources or {})
         connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{DATASET}"')
         results: dict[str, pa.Table] = {}
-        for name in ("clusters", "costs", "audit_events"):
+        for name in ("clusters", "changefeeds", "costs", "audit_events"):
             connection.execute(f'CREATE TABLE "{DATASET}"."{name}" AS {query_text(tables[name].query or "")}')
             results[name] = _arrow(connection, f'SELECT * FROM "{DATASET}"."{name}"')
         pipeline = model_pipeline(destination, pipelines_dir, dataset)

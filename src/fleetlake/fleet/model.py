@@ -133,6 +133,28 @@ INPUTS: dict[str, dict[str, dict[str, str]]] = {
             "result": TEXT,
             "details": TEXT,
         },
+        "dedicated_changefeeds": {
+            **ACCOUNT,
+            "id": TEXT,
+            "cluster_id": TEXT,
+            "name": TEXT,
+            "state": TEXT,
+            "downstream_type": TEXT,
+            "replication_capacity": TEXT,
+            "create_time": TIME,
+            "checkpoint_ts": TIME,
+            "error": TEXT,
+        },
+        "dedicated_private_endpoint_connections": {
+            **ACCOUNT,
+            "private_endpoint_connection_id": TEXT,
+            "cluster_id": TEXT,
+            "cluster_display_name": TEXT,
+            "endpoint_id": TEXT,
+            "endpoint_state": TEXT,
+            "account_id": TEXT,
+            "message": TEXT,
+        },
     },
     "skysql_data": {
         "projects": {**ACCOUNT, "id": TEXT, "name": TEXT},
@@ -170,6 +192,7 @@ INPUTS: dict[str, dict[str, dict[str, str]]] = {
             "data_transfer_cost": DOUBLE,
         },
         "backups": {**ACCOUNT, "service_id": TEXT, "status": TEXT, "end_time": TIME},
+        "service_allowlists": {**ACCOUNT, "service_id": TEXT, "ip": TEXT, "comment": TEXT},
         "backup_schedules": {**ACCOUNT, "id": TEXT, "service_id": TEXT, "suspended": BOOL},
         "organization_users": {
             **ACCOUNT,
@@ -199,6 +222,8 @@ INPUTS: dict[str, dict[str, dict[str, str]]] = {
             "resource_type": TEXT,
             "performer__id": TEXT,
             "performer__name": TEXT,
+            "performer__email": TEXT,
+            "performer_type": TEXT,
         },
         "resource_catalog": {
             **ACCOUNT,
@@ -323,6 +348,29 @@ COSTS = Table(
     "costs.sql",
 )
 
+CHANGEFEEDS = Table(
+    "changefeeds",
+    "Every replication stream out of a deployment (TiDB Cloud Dedicated's changefeeds to Kafka, MySQL, S3, "
+    "...), its state in the deployments' vocabulary beside the vendor's.",
+    (
+        _c("vendor", "text", "tidb", False),
+        _c("account", "text", "fleetlake's account", False),
+        _c("cluster_id", "text", "the deployment it replicates from"),
+        _c("cluster_name", "text", "its name (from fleet.clusters)"),
+        _c("changefeed_id", "text", "the vendor's id of the changefeed", False),
+        _c("changefeed_name", "text", "its name"),
+        _c("state", "text", "running, paused, creating, modifying, deleting, failed or other", False),
+        _c("vendor_state", "text", "the state as the vendor gives it"),
+        _c("downstream", "text", "kafka, mysql, s3, ... (lower case)"),
+        _c("replication_capacity", "text", "its RCU size"),
+        _c("created_at", "timestamp", "when it was created"),
+        _c("checkpoint_at", "timestamp", "how far it has replicated"),
+        _c("error", "text", "the vendor's last error, if any"),
+        _c("source_table", "text", "the raw table", False),
+    ),
+    "changefeeds.sql",
+)
+
 AUDIT_EVENTS = Table(
     "audit_events",
     "Who did what: TiDB Cloud's console audit log and Secoda's audit log in one vocabulary (SkySQL's API "
@@ -392,7 +440,7 @@ FINDINGS = Table(
     None,
 )
 
-TABLES = (CLUSTERS, COSTS, AUDIT_EVENTS, CLUSTER_HISTORY, CLUSTER_CHANGES, FINDINGS)
+TABLES = (CLUSTERS, CHANGEFEEDS, COSTS, AUDIT_EVENTS, CLUSTER_HISTORY, CLUSTER_CHANGES, FINDINGS)
 DATASET = "fleet"
 PIPELINE = "fleetlake_model"
 

@@ -20,6 +20,12 @@ DEMO_COUNTS = {
     "sizes": 75,
     "versions": 7,
     "configs": 3,
+    "service_allowlists": 7,
+    "products": 4,
+    "product_configs": 13,
+    "tiers": 2,
+    "volume_types": 4,
+    "availability_zones": 42,
     "projects": 2,
     "organization_users": 6,
     "backups": 45,
@@ -29,6 +35,8 @@ DEMO_COUNTS = {
     "bills": 12,
     "postpaid_commit_ledger": 14,
     "prepaid_credit_ledger": 3,
+    "invoices": 0,
+    "service_usage": 0,
     "databases": 0,
     "users": 0,
 }
@@ -40,6 +48,8 @@ TOKEN_LISTS = {
     "sizes": "/provisioning/v1/sizes",
     "versions": "/provisioning/v1/versions",
     "configs": "/provisioning/v1/configs",
+    "products": "/provisioning/v1/products",
+    "tiers": "/provisioning/v1/tiers",
 }
 
 
@@ -76,6 +86,30 @@ def full_load(sky: Sky) -> dict[str, list[dict[str, Any]]]:
             for kind in rows["service_types"]
             for topology in tokened(api, root + "/provisioning/v1/topologies", service_type=kind["name"])
         ]
+        # unpaged, one per service
+        rows["service_allowlists"] = [
+            entry
+            for service in rows["services"]
+            for entry in api.get(f"{root}/provisioning/v1/services/{service['id']}/security/allowlist").json()
+        ]
+        # one object per product, its variables fitting one page
+        rows["product_configs"] = [
+            variable
+            for product in rows["products"]
+            for variable in api.get(
+                f"{root}/provisioning/v1/products/{product['name']}/configs", params={"page_size": 100}
+            ).json()["variables"]
+        ]
+        rows["volume_types"] = [
+            kind
+            for provider in rows["providers"]
+            for kind in tokened(api, f"{root}/provisioning/v1/providers/{provider['name']}/volume-types")
+        ]
+        rows["availability_zones"] = [
+            zone
+            for region in rows["regions"]
+            for zone in tokened(api, f"{root}/provisioning/v1/regions/{region['name']}/zones")
+        ]
         rows["projects"] = api.get(root + "/organization/v1/projects").json()
         rows["organization_users"] = api.get(root + "/organization/v1/users").json()
         rows["backups"] = numbered(api, root + "/skybackup/v1/backups", "backups")
@@ -94,13 +128,16 @@ def full_load(sky: Sky) -> dict[str, list[dict[str, Any]]]:
         ]
         rows["postpaid_commit_ledger"] = api.get(root + "/billing/v1/account/postpaid-commit-ledger").json()
         rows["prepaid_credit_ledger"] = api.get(root + "/billing/v1/account/prepaid-credit-ledger").json()
+        legacy = sky.emulator.legacy_billing_endpoints == "serve"
+        rows["invoices"] = api.get(root + "/billing/v1/invoices").json() if legacy else []
+        rows["service_usage"] = api.get(root + "/billing/v1/usage/service").json() if legacy else []
         served = sky.emulator.seed_only_endpoints == "serve"
         rows["databases"] = tokened(api, root + "/provisioning/v1/databases") if served else []
         rows["users"] = tokened(api, root + "/provisioning/v1/users") if served else []
     return rows
 
 
-def test_a_full_load_matches_expected_counts_in_36_requests(sky: Sky) -> None:
+def test_a_full_load_matches_expected_counts_in_67_requests(sky: Sky) -> None:
     sky.emulator.requests.clear()
     assert sky.emulator.expected_counts() == DEMO_COUNTS
     assert tuple(DEMO_COUNTS) == TABLES
@@ -108,13 +145,15 @@ def test_a_full_load_matches_expected_counts_in_36_requests(sky: Sky) -> None:
     assert {table: len(rows[table]) for table in TABLES} == DEMO_COUNTS
     assert [s["id"] for s in rows["services"]] == SERVICE_IDS
     log = sky.emulator.requests
-    assert (len(log), log.count(status=200)) == (36, 36)
+    assert (len(log), log.count(status=200)) == (67, 67)
     assert [r.query["service_type"] for r in log.filter(path="/provisioning/v1/topologies")] == [
         ["transactional"],
         ["analytical"],
     ]
     assert log.count(path="/skybackup/v1/backups/schedules") == 8
     assert log.count(path="/billing/v1/bills") == 12
+    assert len([r for r in log if r.path.endswith("/security/allowlist")]) == 8
+    assert len([r for r in log if r.path.endswith("/zones")]) == 14
     assert not [r for r in log if r.path.endswith("/security/credentials")]
 
 
@@ -124,6 +163,34 @@ def test_the_seed_only_lists_load_when_served(sky_factory) -> None:
     counts = sky.emulator.expected_counts()
     assert {table: len(rows[table]) for table in TABLES} == counts
     assert (counts["databases"], counts["users"]) == (15, 12)
+
+
+def test_the_legacy_billing_lists_load_when_served(sky_factory) -> None:
+    sky = sky_factory(legacy_billing_endpoints="serve")
+    rows = full_load(sky)
+    counts = sky.emulator.expected_counts()
+    assert {table: len(rows[table]) for table in TABLES} == counts
+    # an invoice per closed month (as many as postpaid ledger entries), this month's usage per service
+    assert (counts["invoices"], counts["service_usage"]) == (14, 8)
+    assert [i["period"] for i in rows["invoices"]] == [e["period"] for e in rows["postpaid_commit_ledger"]]
+    assert [i["total"] for i in rows["invoices"]] == [e["invoice_amount"] for e in rows["postpaid_commit_ledger"]]
+    assert sorted(u["service"]["service_id"] for u in rows["service_usage"]) == sorted(SERVICE_IDS)
+
+
+def test_the_allowlist_answers_what_the_service_record_nests(sky: Sky, sky_api: requests.Session) -> None:
+    for service in sky_api.get(sky.url + "/provisioning/v1/services").json():
+        answer = sky_api.get(f"{sky.url}/provisioning/v1/services/{service['id']}/security/allowlist")
+        assert answer.status_code == 200
+        assert answer.json() == [entry for endpoint in service["endpoints"] for entry in endpoint["allow_list"]]
+    missing = sky_api.get(sky.url + "/provisioning/v1/services/dbtgf00000000/security/allowlist")
+    assert missing.status_code == 404
+
+
+def test_per_parent_offering_lists_answer_404_for_an_unknown_parent(sky: Sky, sky_api: requests.Session) -> None:
+    for path in ("/products/no-such/configs", "/providers/no-such/volume-types", "/regions/no-such/zones"):
+        answer = sky_api.get(sky.url + "/provisioning/v1" + path)
+        assert answer.status_code == 404, path
+        assert answer.json()["errors"][0]["location"] == "path"
 
 
 def test_the_clock_adds_nightly_backups_and_moves_statuses(sky_factory) -> None:

@@ -20,6 +20,12 @@ EXPECTED = {
     "sizes": 75,
     "versions": 7,
     "configs": 3,
+    "service_allowlists": 7,
+    "products": 4,
+    "product_configs": 13,
+    "tiers": 2,
+    "volume_types": 4,
+    "availability_zones": 42,
     "projects": 2,
     "organization_users": 6,
     "backups": 45,
@@ -42,31 +48,38 @@ def test_full_load_has_every_table_and_never_asks_for_credentials(skysql, tmp_pa
     service_ids = sorted(row[0] for row in query(report, "SELECT id FROM services"))
     assert service_ids == sorted(emulator.data.service(i).id for i in range(8))
     assert all(i.startswith(("dbtgf", "dbagf")) for i in service_ids)
-    # the seed-only endpoints are not offered: one warning each, no table, the run goes on
-    assert "databases" not in report.row_counts
-    assert "users" not in report.row_counts
-    # lists are fetched concurrently: the two warnings come in either order
+    # the seed-only endpoints and the old pages' billing lists are not offered: one warning each, no table,
+    # the run goes on
+    for missing in ("databases", "users", "invoices", "service_usage"):
+        assert missing not in report.row_counts
+    # lists are fetched concurrently: the four warnings come in any order
     warnings = sorted(
         r.getMessage() for r in caplog.records if r.levelname == "WARNING" and r.name.startswith("fleetlake")
     )
-    assert len(warnings) == 2
+    assert len(warnings) == 4
     assert warnings[0].startswith("SkySQL databases (GET")
     assert "answered 404 (no such endpoint: /provisioning/v1/databases); skipped" in warnings[0]
-    assert warnings[1].startswith("SkySQL users (GET")
+    assert warnings[1].startswith("SkySQL invoices (GET")
+    assert "answered 404 (no such endpoint: /billing/v1/invoices); skipped" in warnings[1]
+    assert warnings[2].startswith("SkySQL service_usage (GET")
+    assert warnings[3].startswith("SkySQL users (GET")
     assert not [r for r in emulator.requests.records() if "credentials" in r.path]
-    # 7 provisioning lists, 2 topologies lists (one per service type), 2 organization, 2 skybackup, 8 schedules
-    # (one per service), 1 account, 12 bills, 2 ledgers, and the two 404s
-    assert emulator.requests.count(status=200) == 36
-    assert emulator.requests.count() == 38
+    # 9 provisioning lists, 2 topologies lists (one per service type), 2 organization, 2 skybackup, 8 schedules
+    # and 8 allow-lists (one each per service), 4 product configs, 3 volume types (one per provider), 14 zones
+    # (one per region), 1 account, 12 bills, 2 ledgers, and the four 404s
+    assert emulator.requests.count(status=200) == 67
+    assert emulator.requests.count(status=404) == 4
+    assert emulator.requests.count() == 71
     # resources are extracted side by side, so the two topologies requests may come in either order
     assert sorted(r.query["service_type"][0] for r in emulator.requests.filter(path="/provisioning/v1/topologies")) == [
         "analytical",
         "transactional",
     ]
-    # the seed-only lists are "not offered", the others loaded: a complete run
+    # the seed-only and old billing lists are "not offered", the others loaded: a complete run
     statuses = {outcome.resource: outcome.status.value for outcome in report.outcomes}
-    assert {name for name, status in statuses.items() if status != "loaded"} == {"databases", "users"}
-    assert statuses["databases"] == statuses["users"] == "not offered"
+    not_offered = {"databases", "users", "invoices", "service_usage"}
+    assert {name for name, status in statuses.items() if status != "loaded"} == not_offered
+    assert {statuses[name] for name in not_offered} == {"not offered"}
     assert report.exit_code == 0
 
 

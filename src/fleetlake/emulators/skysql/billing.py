@@ -1,9 +1,18 @@
-"""`/billing/v1`: the account, monthly bills and the two credit ledgers, amounts in dollars.
+"""`/billing/v1`: the account, monthly bills and the two credit ledgers, amounts in dollars; invoices and
+usage per service only when asked for.
 
 A bill is asked for by `year` and `month` and covers every service that ran in that month, the
 current month up to the data clock. A month after the current one, or a malformed one, is a 400; a
 month before the account started is a 404 (there is no bill, rather than an empty one). All amounts
 derive from whole cents per service and month, so bills and ledgers agree.
+
+`/invoices` and `/usage/service` appear only on the vendor's old summary pages ("Returns list of
+invoices"), with no shape, and not in its current reference: by default they are 404 like any unknown
+path, which is what a client must survive. Served (`legacy_billing_endpoints="serve"`), they answer in
+the closest documented shapes, bare arrays as the ledgers are: an invoice per closed month with the
+field names of the bills and the postpaid ledger (`id, org_id, period, currency, total, created_at`), and
+the current month's usage per service as a bill's line items carry it (`id, period, service{...},
+cost{...}`).
 """
 
 from __future__ import annotations
@@ -277,6 +286,35 @@ class Billing:
             )
         return out
 
+    def invoices(self, org_id: str, now: int) -> list[dict[str, Any]]:
+        """One invoice per closed month, oldest first (an assumed shape: see the module's notes)."""
+        out = []
+        for year, month in self.closed_months(now):
+            t = self.month_totals(year, month, now)
+            out.append(
+                {
+                    "id": self.ctx.data.uid("invoice", year, month),
+                    "org_id": org_id,
+                    "period": f"{year:04d}-{month:02d}",
+                    "currency": "USD",
+                    "total": dollars(t.total),
+                    "created_at": iso(month_end(year, month) + DAY),
+                }
+            )
+        return out
+
+    def usage(self, now: int) -> list[dict[str, Any]]:
+        """This month's usage so far of every service that ran, as bill line items (an assumed shape)."""
+        year, month = month_of(now)
+        line_items: list[dict[str, Any]] = self.bill(year, month, "", now)["line_items"]
+        period = f"{year:04d}-{month:02d}"
+        out = []
+        for item in line_items:
+            service_id = item["service"]["service_id"]
+            usage_id = self.ctx.data.uid("usage", year, month, service_id)
+            out.append({"id": usage_id, "period": period, "service": item["service"], "cost": item["cost"]})
+        return out
+
 
 def parse_month(call: Call, now: int, org_start: int) -> tuple[int, int]:
     """The `year` and `month` asked for; 400 when malformed or in the future, 404 before the account."""
@@ -295,8 +333,8 @@ def parse_month(call: Call, now: int, org_start: int) -> tuple[int, int]:
     return year, month
 
 
-def routes(billing: Billing) -> list[Route]:
-    """The /billing/v1 routes, relative to the prefix."""
+def routes(billing: Billing, *, legacy: bool = False) -> list[Route]:
+    """The /billing/v1 routes, relative to the prefix; `legacy` adds /invoices and /usage/service."""
     ctx = billing.ctx
 
     def account(call: Call) -> dict[str, Any]:
@@ -313,9 +351,18 @@ def routes(billing: Billing) -> list[Route]:
     def prepaid(call: Call) -> list[dict[str, Any]]:
         return billing.prepaid(ctx.org_of(call))
 
-    return [
+    def invoices(call: Call) -> list[dict[str, Any]]:
+        return billing.invoices(ctx.org_of(call), ctx.now())
+
+    def usage(call: Call) -> list[dict[str, Any]]:
+        return billing.usage(ctx.now())
+
+    out = [
         api_route(ctx, "/account", account),
         api_route(ctx, "/bills", bills),
         api_route(ctx, "/account/postpaid-commit-ledger", postpaid),
         api_route(ctx, "/account/prepaid-credit-ledger", prepaid),
     ]
+    if legacy:
+        out += [api_route(ctx, "/invoices", invoices), api_route(ctx, "/usage/service", usage)]
+    return out

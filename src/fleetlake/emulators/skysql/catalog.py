@@ -244,3 +244,126 @@ LAST_NAMES = ("Lindqvist", "Moreau", "Nakamura", "Okafor", "Petrov", "Quinn", "R
 ORG_ROLES = (("org-admin",), ("org-member",), ("org-member",), ("billing-viewer",), ("org-member", "dba"))
 DATABASE_NAMES = ("app", "orders", "analytics", "audit", "sessions", "inventory", "reporting")
 DB_USER_NAMES = ("app_rw", "app_ro", "etl", "reporting", "migrations", "grafana")
+
+
+@dataclass(frozen=True)
+class VolumeType:
+    """A storage volume type of one provider (the DPS file's `v1.VolumeTypeResponse`)."""
+
+    provider: str
+    name: str
+    display_name: str
+    created: int
+    """When the type was added to the offering, unix seconds (the DPS file types it as an integer)."""
+
+    @property
+    def id(self) -> str:
+        """The volume type's id."""
+        return uid("volume-type", self.provider, self.name)
+
+    @property
+    def is_default(self) -> bool:
+        """Whether new services on the provider get this type."""
+        return any(p.name == self.provider and p.volume_type == self.name for p in PROVIDERS)
+
+
+VOLUME_TYPES: tuple[VolumeType, ...] = (
+    VolumeType("aws", "gp3", "General Purpose SSD (gp3)", 1_665_585_600),
+    VolumeType("aws", "io1", "Provisioned IOPS SSD (io1)", 1_665_585_600),
+    VolumeType("gcp", "pd-ssd", "SSD Persistent Disk", 1_665_585_600),
+    VolumeType("azure", "StandardSSD_LRS", "Standard SSD", 1_667_260_800),
+)
+
+
+@dataclass(frozen=True)
+class Tier:
+    """A service tier (the DPS file's `v1.Tier`: "Availability tier, e.g. Power, Foundation")."""
+
+    name: str
+    display_name: str
+    description: str
+    topologies: tuple[str, ...]
+
+    @property
+    def id(self) -> str:
+        """The tier's id."""
+        return uid("tier", self.name)
+
+
+TIERS: tuple[Tier, ...] = (
+    Tier("foundation", "Foundation", "Shared infrastructure, standard support.", tuple(t.name for t in TOPOLOGIES)),
+    Tier("power", "Power", "Dedicated infrastructure, enterprise support and SLA.", SIZED_TOPOLOGIES),
+)
+
+
+@dataclass(frozen=True)
+class ConfigVariable:
+    """A server variable a product's configs may set (the DPS file's `v1.ConfigVariableResponse`)."""
+
+    name: str
+    type: str
+    values: tuple[str, ...]
+    requires_restart: bool
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Product:
+    """A product services run (the DPS file's `v1.Product`), with the topologies using it and its variables."""
+
+    name: str
+    display_name: str
+    topologies: tuple[str, ...]
+    variables: tuple[ConfigVariable, ...]
+
+    @property
+    def id(self) -> str:
+        """The product's id."""
+        return uid("product", self.name)
+
+
+_SQL_MODES = ("STRICT_TRANS_TABLES", "NO_ZERO_DATE", "ERROR_FOR_DIVISION_BY_ZERO", "NO_ENGINE_SUBSTITUTION")
+PRODUCTS: tuple[Product, ...] = (
+    Product(
+        "enterprise-server",
+        "MariaDB Enterprise Server",
+        ("es-single", "es-replica", "csdw"),
+        (
+            ConfigVariable("max_connections", "integer", ("10", "100000"), False),
+            ConfigVariable("innodb_buffer_pool_size", "integer", ("134217728", "68719476736"), True),
+            ConfigVariable("long_query_time", "float", ("0", "31536000"), False),
+            ConfigVariable("sql_mode", "set", _SQL_MODES, False, _SQL_MODES),
+            ConfigVariable("character_set_server", "enum", ("utf8mb4", "latin1"), True),
+        ),
+    ),
+    Product(
+        "xpand",
+        "MariaDB Xpand",
+        ("xpand",),
+        (
+            ConfigVariable("max_connections", "integer", ("10", "100000"), False),
+            ConfigVariable("session_log_slow_queries", "boolean", ("true", "false"), False),
+            ConfigVariable("autocommit", "boolean", ("true", "false"), False),
+        ),
+    ),
+    Product(
+        "maxscale",
+        "MariaDB MaxScale",
+        ("es-replica", "xpand", "csdw"),
+        (
+            ConfigVariable("threads", "integer", ("1", "64"), True),
+            ConfigVariable("query_retries", "integer", ("0", "10"), False),
+            ConfigVariable("session_trace", "integer", ("0", "1000"), False),
+        ),
+    ),
+    Product(
+        "columnstore",
+        "MariaDB Enterprise ColumnStore",
+        ("csdw",),
+        (
+            ConfigVariable("columnstore_use_import_for_batchinsert", "enum", ("ON", "OFF", "ALWAYS"), False),
+            ConfigVariable("columnstore_cache_inserts", "boolean", ("true", "false"), True),
+        ),
+    ),
+)
+PRODUCT_BY_NAME = {p.name: p for p in PRODUCTS}

@@ -26,7 +26,10 @@ from fleetlake.emulators.skysql.data import SCALES, SkySQLData, SkySQLScale, org
 DEFAULT_API_KEY = "fleetlake-demo-skysql-key"
 DEFAULT_BASE_URL = "https://api.skysql.com"
 """The vendor's server root; every host is a path prefix under it."""
-ORG_HEADER = "x-mdb-org"
+ORG_HEADERS = {"x-mdb-org": "X-MDB-Org", "x-skysql-org-id": "X-SkySQL-Org-ID"}
+"""The organization headers accepted, lower-cased -> as spelled: the vendor's Terraform provider sends
+X-MDB-Org, its current billing reference reads "X-SkySQL-Org-ID header value"
+(../shared/specs/mariadb-cloud-endpoints.md, "Org selection")."""
 SEED_ONLY_MODES = ("404", "serve")
 BILL_MONTHS = 12
 SERVERS: tuple[tuple[str, str], ...] = (
@@ -44,6 +47,12 @@ TABLES = (
     "sizes",
     "versions",
     "configs",
+    "service_allowlists",
+    "products",
+    "product_configs",
+    "tiers",
+    "volume_types",
+    "availability_zones",
     "projects",
     "organization_users",
     "backups",
@@ -53,6 +62,8 @@ TABLES = (
     "bills",
     "postpaid_commit_ledger",
     "prepaid_credit_ledger",
+    "invoices",
+    "service_usage",
     "databases",
     "users",
 )
@@ -65,7 +76,8 @@ def key_id(api_key: str) -> str:
 
 
 class OrgKeyAuthenticator:
-    """`X-API-Key` must be a known key; `X-MDB-Org`, when sent, must name that key's organization.
+    """`X-API-Key` must be a known key; `X-MDB-Org` and `X-SkySQL-Org-ID`, each when sent, must name that
+    key's organization.
 
     A wrong organization is refused with 403 and still counts against the key's quota.
     """
@@ -84,8 +96,9 @@ class OrgKeyAuthenticator:
         if decision.key_id is None:
             return decision
         for name, value in scope["headers"]:
-            if name == ORG_HEADER.encode() and bytes(value).decode("latin-1").strip() != self.orgs[decision.key_id]:
-                message = "the organization in X-MDB-Org is not the organization of this API key"
+            header = ORG_HEADERS.get(bytes(name).decode("latin-1").lower())
+            if header and bytes(value).decode("latin-1").strip() != self.orgs[decision.key_id]:
+                message = f"the organization in {header} is not the organization of this API key"
                 return AuthDecision(key_id=decision.key_id, rejection=PathBoundError(self.ctx, 403, message))
         return decision
 
@@ -106,7 +119,9 @@ class SkySQLEmulator(Emulator):
     answers an object `{items, next_page_token}` instead of the bare array; "none" never gives one
     (a client then sees only first pages). How the vendor does it is undocumented.
     `seed_only_endpoints` "serve" adds /provisioning/v1/databases and /users, which only the seed page
-    lists; by default they are 404 like any unknown path.
+    lists; by default they are 404 like any unknown path. `legacy_billing_endpoints` "serve" adds
+    /billing/v1/invoices and /usage/service, which only the vendor's old summary pages list, with no
+    shape (`billing`'s notes say what they answer); by default they are 404 too.
 
     Example:
         emulator = SkySQLEmulator(seed=1)
@@ -136,6 +151,7 @@ class SkySQLEmulator(Emulator):
         keys: Mapping[str, str] | None = None,
         page_token_mode: str = HEADER_MODE,
         seed_only_endpoints: str = "404",
+        legacy_billing_endpoints: str = "404",
         time_source: Callable[[], float] = time.monotonic,
         hooks: Sequence[Middleware] = (),
         faults: Sequence[Fault] = (),
@@ -149,12 +165,15 @@ class SkySQLEmulator(Emulator):
             raise ValueError(f"unknown page_token_mode {page_token_mode!r}: use one of {', '.join(TOKEN_MODES)}")
         if seed_only_endpoints not in SEED_ONLY_MODES:
             raise ValueError(f"unknown seed_only_endpoints {seed_only_endpoints!r}: use '404' or 'serve'")
+        if legacy_billing_endpoints not in SEED_ONLY_MODES:
+            raise ValueError(f"unknown legacy_billing_endpoints {legacy_billing_endpoints!r}: use '404' or 'serve'")
         if retry_after_seconds is not None and retry_after_seconds < 0:
             raise ValueError(f"retry_after_seconds must not be negative, got {retry_after_seconds}")
         self.seed = seed
         self.scale = scale
         self.page_token_mode = page_token_mode
         self.seed_only_endpoints = seed_only_endpoints
+        self.legacy_billing_endpoints = legacy_billing_endpoints
         self.retry_after_seconds = retry_after_seconds
         self.clock = clock or Clock(now)
         self.data = SkySQLData(seed, scale, int(self.clock.initial.timestamp()))
@@ -174,7 +193,10 @@ class SkySQLEmulator(Emulator):
                     ),
                     Mount(organization.PREFIX, routes=organization.routes(self.context)),
                     Mount(skybackup.PREFIX, routes=skybackup.routes(self.context)),
-                    Mount(billing.PREFIX, routes=billing.routes(self.billing)),
+                    Mount(
+                        billing.PREFIX,
+                        routes=billing.routes(self.billing, legacy=legacy_billing_endpoints == "serve"),
+                    ),
                 ],
                 clock=self.clock,
                 log=self.requests,
@@ -234,7 +256,8 @@ class SkySQLEmulator(Emulator):
 
         Computed from the data model, not by calling the routes. With page tokens off, a
         /provisioning/v1 list yields only its first page of `page_size` records (ascending order), and
-        schedules are asked for the services seen. The seed-only lists count 0 unless served.
+        schedules (and allow-lists) are asked for the services seen, product configs for the products
+        seen. The seed-only and legacy billing lists count 0 unless served.
         """
         data, now = self.data, self.clock.timestamp()
 
@@ -243,6 +266,9 @@ class SkySQLEmulator(Emulator):
 
         services = seen(data.scale.services)
         served = self.seed_only_endpoints == "serve"
+        legacy = self.legacy_billing_endpoints == "serve"
+        products = catalog.PRODUCTS[: seen(len(catalog.PRODUCTS))]
+        regions = catalog.REGIONS[: seen(len(catalog.REGIONS))]
         defaults = len(catalog.TOPOLOGIES) if include_default_configs else 0
         return {
             "services": services,
@@ -256,6 +282,16 @@ class SkySQLEmulator(Emulator):
             "sizes": seen(len(catalog.SIZES)),
             "versions": seen(len(catalog.VERSIONS)),
             "configs": seen(data.scale.custom_configs + defaults),
+            # unpaged: every entry of every service seen
+            "service_allowlists": sum(len(provisioning.allow_list(self.context, s)) for s in range(services)),
+            "products": len(products),
+            "product_configs": sum(seen(len(p.variables)) for p in products),
+            "tiers": seen(len(catalog.TIERS)),
+            "volume_types": sum(
+                seen(sum(t.provider == p.name for t in catalog.VOLUME_TYPES))
+                for p in catalog.PROVIDERS[: seen(len(catalog.PROVIDERS))]
+            ),
+            "availability_zones": sum(seen(len(r.zones)) for r in regions),
             "projects": data.scale.projects,
             "organization_users": data.scale.users,
             "backups": data.total_backups(now),
@@ -265,6 +301,8 @@ class SkySQLEmulator(Emulator):
             "bills": len(self.bill_months()),
             "postpaid_commit_ledger": len(self.billing.closed_months(now)),
             "prepaid_credit_ledger": data.scale.prepaid_credits,
+            "invoices": len(self.billing.closed_months(now)) if legacy else 0,
+            "service_usage": len(self.billing.usage(now)) if legacy else 0,
             "databases": seen(data.database_offsets[-1]) if served else 0,
             "users": seen(data.db_user_offsets[-1]) if served else 0,
         }

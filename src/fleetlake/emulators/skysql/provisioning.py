@@ -1,10 +1,13 @@
-"""`/provisioning/v1`: services, their credentials, configs and the offering (topologies, sizes...).
+"""`/provisioning/v1`: services, their allow-lists and credentials, configs and the offering (topologies,
+sizes, products, tiers, volume types, zones...).
 
-Shapes follow the vendor's current reference (services, configs) and the 2022 provisioning spec for
-the offering lists. Every list answers a bare JSON array, paged by `page_size`/`page_order`/
+Shapes follow the vendor's current reference (services, configs, allow-lists) and the 2022 provisioning
+spec for the offering lists. Every list answers a bare JSON array, paged by `page_size`/`page_order`/
 `page_token`; the next page's token comes back in the `X-Next-Page-Token` header (the vendor does
-not document where it comes back). Services carry integer epoch times; sizes carry ISO times.
-`/databases` and `/users` appear only on the seed page and are served only when asked for.
+not document where it comes back). A product's config keys are the one object answer
+(`v1.ProductConfigResponse`), its `variables` paged the same way. Services carry integer epoch times;
+sizes carry ISO times. `/databases` and `/users` appear only on the seed page and are served only when
+asked for.
 """
 
 from __future__ import annotations
@@ -43,12 +46,31 @@ def _ports(topology: str, nosql: bool) -> list[dict[str, Any]]:
     return ports
 
 
+OPEN_TO_ALL = "0.0.0.0/0"
+
+
+def allow_list(ctx: Context, s: int) -> list[dict[str, str]]:
+    """Who may connect to service `s`'s public endpoint, as `{ip, comment}` entries: an office address,
+    for some a VPN too, and for a few also the whole internet (a posture worth seeing). A private service
+    (Private Link, Private Service Connect) has none. Its record nests the same list in
+    `endpoints[].allow_list`, and `/services/{service_id}/security/allowlist` answers it."""
+    if ctx.data.service(s).private:
+        return []
+    entries = [{"comment": "office", "ip": f"203.0.113.{s % 250}/32"}]
+    extra = mix(ctx.data.seed, "allow-list", s) % 4
+    if extra >= 2:
+        entries.append({"comment": "vpn", "ip": f"198.51.100.{mix(ctx.data.seed, 'vpn', s) % 250}/32"})
+    if extra == 3:
+        entries.append({"comment": "temporary: open to all", "ip": OPEN_TO_ALL})
+    return entries
+
+
 def _endpoint(ctx: Context, s: int) -> dict[str, Any]:
     v = ctx.data.service(s)
     account = str(10**11 + mix(ctx.data.seed, "account", s) % (9 * 10**11))
     aws, gcp = v.private and v.provider == "aws", v.private and v.provider == "gcp"
     return {
-        "allow_list": [] if v.private else [{"comment": "office", "ip": f"203.0.113.{s % 250}/32"}],
+        "allow_list": allow_list(ctx, s),
         "allowed_accounts": [account] if aws else [],
         "endpoint_service": f"com.amazonaws.vpce.{v.region.name}.vpce-svc-{account[:8]}" if aws else "",
         "fqdn": fqdn(ctx, s),
@@ -277,6 +299,56 @@ def version_json(v: catalog.Version) -> dict[str, Any]:
     }
 
 
+def volume_type_json(t: catalog.VolumeType) -> dict[str, Any]:
+    """A provider's volume type (the DPS file's `v1.VolumeTypeResponse`, integer times)."""
+    return {
+        "id": t.id,
+        "name": t.name,
+        "display_name": t.display_name,
+        "provider": t.provider,
+        "is_default": t.is_default,
+        "created_on": t.created,
+        "updated_on": t.created,
+    }
+
+
+def zone_json(region: catalog.Region, zone: str) -> dict[str, Any]:
+    """An availability zone of a region. The vendor documents only that the answer is an array (the
+    Terraform provider and the old summary page list the path, with no shape): this follows the closest
+    documented shape, the region's own (`id`, `name`, `provider`), with `region` naming the region as a
+    service record's `region` does (a service's `availability_zone` is one of these names)."""
+    zone_id = catalog.uid("zone", region.provider, zone)
+    return {"id": zone_id, "name": zone, "region": region.name, "provider": region.provider}
+
+
+def tier_json(t: catalog.Tier) -> dict[str, Any]:
+    """A tier with the topologies it offers (the DPS file's `v1.Tier`)."""
+    return {
+        "id": t.id,
+        "name": t.name,
+        "display_name": t.display_name,
+        "description": t.description,
+        "is_active": True,
+        "topologies": [topology_json(catalog.TOPOLOGY_BY_NAME[name]) for name in t.topologies],
+    }
+
+
+def product_json(p: catalog.Product) -> dict[str, Any]:
+    """A product (the DPS file's `v1.Product`)."""
+    return {"id": p.id, "name": p.name, "display_name": p.display_name}
+
+
+def variable_json(v: catalog.ConfigVariable) -> dict[str, Any]:
+    """A config key of a product (the DPS file's `v1.ConfigVariableResponse`)."""
+    return {
+        "name": v.name,
+        "type": v.type,
+        "values": list(v.values),
+        "requires_restart": v.requires_restart,
+        "keywords": list(v.keywords),
+    }
+
+
 def matching(items: Sequence[Any], call: Call, **fields: str) -> list[Any]:
     """The items whose attributes equal every filter given in the query (`param=attribute`)."""
     out = list(items)
@@ -381,6 +453,49 @@ def routes(ctx: Context, *, seed_only: bool) -> list[Route]:
     def versions(call: Call) -> Reply:
         return token_list(ctx, call, "versions", matching(catalog.VERSIONS, call, topology="topology"), version_json)
 
+    def allowlist(call: Call) -> list[dict[str, str]]:
+        # `{ip, comment}` entries as the vendor's Terraform provider reads them and the current reference's
+        # service record nests them; the 2022 DPS file describes an older per-endpoint shape
+        # (`v1.AllowListEndpoint {name, allowList: [ip]}`, no field required), which the source also reads.
+        # The DPS file declares no paging parameters here: the whole list in one answer.
+        return allow_list(ctx, service_of(ctx, call))
+
+    def products(call: Call) -> Reply:
+        items = list(catalog.PRODUCTS)
+        wanted = call.query.get("topology_id")
+        if wanted:
+            items = [p for p in items if any(catalog.TOPOLOGY_BY_NAME[t].id == wanted for t in p.topologies)]
+        return token_list(ctx, call, "products", items, product_json)
+
+    def product_configs(call: Call) -> Reply:
+        name = call.path_params["product_name"]
+        product = catalog.PRODUCT_BY_NAME.get(name)
+        if product is None:
+            raise ApiError(404, f"product {name!r} not found", location="path")
+        # one object (v1.ProductConfigResponse), its variables paged like the bare lists
+        page = token_list(ctx, call, f"products/{name}/configs", product.variables, variable_json)
+        body = page.payload
+        if isinstance(body, dict):  # the "body" token mode: {items, next_page_token}
+            return Reply({"product": name, "variables": body["items"], "next_page_token": body["next_page_token"]})
+        return Reply({"product": name, "variables": body}, headers=page.headers)
+
+    def tiers(call: Call) -> Reply:
+        return token_list(ctx, call, "tiers", catalog.TIERS, tier_json)
+
+    def volume_types(call: Call) -> Reply:
+        name = call.path_params["provider_name"]
+        if not any(p.name == name for p in catalog.PROVIDERS):
+            raise ApiError(404, f"provider {name!r} not found", location="path")
+        items = [t for t in catalog.VOLUME_TYPES if t.provider == name]
+        return token_list(ctx, call, f"providers/{name}/volume-types", items, volume_type_json)
+
+    def zones(call: Call) -> Reply:
+        name = call.path_params["region"]
+        region = next((r for r in catalog.REGIONS if r.name == name), None)
+        if region is None:
+            raise ApiError(404, f"region {name!r} not found", location="path")
+        return token_list(ctx, call, f"regions/{name}/zones", region.zones, lambda zone: zone_json(region, zone))
+
     def databases(call: Call) -> Reply:
         items = flat(data.database_offsets, services_filtered(ctx, call))
         return token_list(ctx, call, "databases", items, lambda item: database_json(ctx, *item))
@@ -393,13 +508,19 @@ def routes(ctx: Context, *, seed_only: bool) -> list[Route]:
         api_route(ctx, "/services", services),
         api_route(ctx, "/services/{service_id}", service),
         api_route(ctx, "/services/{service_id}/security/credentials", credentials),
+        api_route(ctx, "/services/{service_id}/security/allowlist", allowlist),
         api_route(ctx, "/configs", config_list),
         api_route(ctx, "/service-types", service_types),
         api_route(ctx, "/topologies", topologies),
         api_route(ctx, "/providers", providers),
+        api_route(ctx, "/providers/{provider_name}/volume-types", volume_types),
         api_route(ctx, "/regions", regions),
+        api_route(ctx, "/regions/{region}/zones", zones),
         api_route(ctx, "/sizes", sizes),
         api_route(ctx, "/versions", versions),
+        api_route(ctx, "/products", products),
+        api_route(ctx, "/products/{product_name}/configs", product_configs),
+        api_route(ctx, "/tiers", tiers),
     ]
     if seed_only:
         out += [api_route(ctx, "/databases", databases), api_route(ctx, "/users", db_users)]

@@ -41,8 +41,15 @@ secoda_names AS (
 ),
 secoda AS (
     SELECT
-        s.created_at, 'secoda', s.fleetlake_account, s.performer__id, s.performer__name,
-        CASE WHEN s.performer__id IS NULL THEN 'system' ELSE 'user' END,
+        s.created_at, 'secoda', s.fleetlake_account, s.performer__id, coalesce(s.performer__name, s.performer__email),
+        -- the documented audit log says who acted (performer_type USER, API, ...); the older one only names them
+        CASE
+            WHEN upper(s.performer_type) = 'USER' THEN 'user'
+            WHEN upper(s.performer_type) IN ('API', 'API_KEY', 'TOKEN') THEN 'api_key'
+            WHEN s.performer_type IS NOT NULL THEN 'system'
+            WHEN s.performer__id IS NULL THEN 'system'
+            ELSE 'user'
+        END,
         CASE
             WHEN s.event LIKE '%.viewed' THEN 'read'
             WHEN s.event LIKE '%.created' OR s.event LIKE '%.answered' THEN 'create'

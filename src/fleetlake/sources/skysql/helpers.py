@@ -1,8 +1,10 @@
-"""SkySQL paging: the provisioning lists' undocumented next-page token."""
+"""SkySQL paging (the provisioning lists' undocumented next-page token), and the lists whose records come in
+more than one documented shape."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -75,3 +77,62 @@ class NextTokenOrShortPagePaginator(BasePaginator, MayEndEarly):
 
     def update_request(self, request: Request) -> None:
         request.params = {**(request.params or {}), "page_token": self._token}
+
+
+def allowlist_entries(records: list[Any]) -> list[Any]:
+    """Allow-list entries as `{ip, comment}` rows: as they come (the vendor's Terraform provider), or
+    flattened from the 2022 DPS file's `{name, allowList: [ip]}` per endpoint (the endpoint's name kept in
+    `endpoint_name`; an address listed on two endpoints is one row, the first)."""
+    out: list[Any] = []
+    seen: set[str] = set()
+    for record in records:
+        if isinstance(record, dict) and "ip" not in record and isinstance(record.get("allowList"), list):
+            for ip in record["allowList"]:
+                if isinstance(ip, str) and ip not in seen:
+                    seen.add(ip)
+                    out.append({"ip": ip, "endpoint_name": record.get("name")})
+        else:
+            out.append(record)
+    return out
+
+
+def named(records: list[Any]) -> list[Any]:
+    """Records of a list documented only as an array: a bare name (`"us-east-1a"`) becomes `{name}`."""
+    return [{"name": record} if isinstance(record, str) else record for record in records]
+
+
+def keyed_by(key: str, *alternatives: str) -> Callable[[list[Any]], list[Any]]:
+    """Records of an undocumented shape keyed by `key`, taken when absent from the first of the dotted
+    `alternatives` a record has."""
+
+    def lift(records: list[Any]) -> list[Any]:
+        out: list[Any] = []
+        for record in records:
+            if isinstance(record, dict) and record.get(key) in (None, ""):
+                found = next((v for v in map(record_path(record), alternatives) if v not in (None, "")), None)
+                record = {**record, key: found} if found is not None else record
+            out.append(record)
+        return out
+
+    return lift
+
+
+def record_path(record: Mapping[str, Any]) -> Callable[[str], Any]:
+    """A reader of dotted paths (`service.service_id`) of `record`."""
+
+    def read(dotted: str) -> Any:
+        node: Any = record
+        for part in dotted.split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        return node
+
+    return read
+
+
+RECORD_SHAPES: Mapping[str, Callable[[list[Any]], list[Any]]] = {
+    "service_allowlists": allowlist_entries,
+    "availability_zones": named,
+    "invoices": keyed_by("id", "invoice_uid", "uid"),
+    "service_usage": keyed_by("service_id", "service.service_id", "service.id"),
+}
+"""Per resource: its pages' records brought to the one shape its table keeps, before they are shaped."""

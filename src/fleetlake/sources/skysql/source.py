@@ -1,5 +1,5 @@
-"""SkySQL / MariaDB Cloud: services, topologies, offerings, projects, users, backups, restores, backup
-schedules and billing, over the `X-API-Key` header.
+"""SkySQL / MariaDB Cloud: services and their allow-lists, topologies, offerings, projects, users, backups,
+restores, backup schedules and billing, over the `X-API-Key` header.
 
 Lists are rows of `settings.ENDPOINTS` driven by dlt's `RESTClient`; bills (one request per month) are
 written out. The service credentials endpoint is never called and passwords in answers are dropped.
@@ -8,7 +8,8 @@ written out. The service credentials endpoint is never called and passwords in a
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import dlt
@@ -23,15 +24,16 @@ from fleetlake.errors import ConfigurationError, env_variable
 from fleetlake.http import QuotaLimiter, build_session, check_base_url, check_key
 from fleetlake.sources.checks import CheckResult, Probe, run_checks
 from fleetlake.sources.endpoints import ApiClient, build_resources, sanitized
+from fleetlake.sources.lists import Endpoint
 from fleetlake.sources.months import load_closed_months_once, months_to_load
 from fleetlake.sources.paging import SINGLE_PAGE, PagingStyle
-from fleetlake.sources.skysql.helpers import NextTokenOrShortPagePaginator
+from fleetlake.sources.skysql.helpers import RECORD_SHAPES, NextTokenOrShortPagePaginator
 from fleetlake.sources.skysql.settings import (
     BASE_URL,
     BILLING_MONTHS,
     DATASET_NAME,
     ENDPOINTS,
-    ORG_HEADER,
+    ORG_HEADERS,
     PAGE_SIZE,
     PIPELINE_NAME,
     SECTION,
@@ -74,6 +76,19 @@ def _paging(page_size: int, token_headers: tuple[str, ...]) -> dict[str, PagingS
     }
 
 
+@dataclass
+class SkySQLClient(ApiClient):
+    """The shared client, with the records of lists documented in more than one shape (`RECORD_SHAPES`)
+    brought to one before they are shaped."""
+
+    def pages(
+        self, endpoint: Endpoint, path: str, params: Mapping[str, Any] | None = None, **options: Any
+    ) -> Iterator[list[dict[str, Any]]]:
+        pages = super().pages(endpoint, path, params, **options)
+        reshape = RECORD_SHAPES.get(endpoint.name)
+        return pages if reshape is None else (reshape(page) for page in pages)
+
+
 def _client(
     api_key: str,
     base_url: str,
@@ -92,11 +107,12 @@ def _client(
     limiter = QuotaLimiter(f"{API} API key quota", max_wait_seconds=max_quota_wait_seconds)
     rest = RESTClient(
         base_url=url,
-        headers={ORG_HEADER: org_id} if org_id else None,
+        # both names the documents give the organization header (settings.ORG_HEADER)
+        headers=dict.fromkeys(ORG_HEADERS, org_id) if org_id else None,
         auth=APIKeyAuth(name="X-API-Key", api_key=api_key, location="header"),
         session=build_session(limiter, max_attempts=max_attempts),
     )
-    return ApiClient(
+    return SkySQLClient(
         API,
         CREDENTIALS_HINT,
         {"base_url": rest},
@@ -137,7 +153,8 @@ def skysql_source(
     Args:
         api_key: the API key sent as `X-API-Key`; a secret.
         base_url: the API server, `https://api.skysql.com` by default; HTTPS only, except loopback.
-        org_id: the organization to read, sent as the `X-MDB-Org` header (default: the key's own).
+        org_id: the organization to read, sent as the `X-MDB-Org` and `X-SkySQL-Org-ID` headers (default:
+            the key's own).
         billing_months: how many months before the last one to load bills for.
         billing_end_month: the last month to load (`YYYY-MM`), by default the current one.
         page_size: items per request, at most 100 (the default).
