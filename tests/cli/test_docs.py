@@ -12,7 +12,7 @@ README = (Path(__file__).parents[2] / "README.md").read_text()
 
 
 def test_every_command_has_help_with_an_example_and_is_in_the_readme():
-    assert sorted(cli.commands) == ["check", "checks", "demo", "emulate", "model", "resources", "run"]
+    assert sorted(cli.commands) == ["check", "checks", "demo", "emulate", "model", "report", "resources", "run"]
     for name, command in cli.commands.items():
         assert "Example:" in (command.help or ""), name
         assert f"fleetlake {name}" in README, name

@@ -58,8 +58,8 @@ def test_demo_loads_the_emulator_into_duckdb_and_says_where(tmp_path, clean_env)
     assert f"TiDB Cloud org1 (emulated): loaded into {database}, dataset tidb_instance_data" in result.stdout
     assert f"TiDB Cloud org2 (emulated): loaded into {database}, dataset tidb_instance_data" in result.stdout
     lines = result.stdout.splitlines()
-    assert "  projects                       3         3  loaded" in lines
-    assert "  audit_logs                   400       400  loaded" in lines
+    assert "  projects                                       3         3  loaded" in lines
+    assert "  audit_logs                                   400       400  loaded" in lines
     assert "SELECT name, cluster_type, region, status__cluster_status FROM tidb_instance_data.clusters" in result.stdout
     with duckdb.connect(str(database), read_only=True) as connection:
         clusters = "SELECT count(*) FROM tidb_instance_data.clusters WHERE fleetlake_account = 'org1'"

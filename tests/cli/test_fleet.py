@@ -106,7 +106,9 @@ def test_resources_fleet_describes_each_model_table_and_its_columns(tmp_path, cl
     result = fleetlake("resources", "fleet", env=clean_env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     tables = [line.split("  ")[0] for line in result.stdout.splitlines() if not line.startswith(" ")]
-    assert tables == ["clusters", "costs", "audit_events", "cluster_history", "cluster_changes", "findings"]
+    assert tables == [
+        "clusters", "changefeeds", "costs", "audit_events", "cluster_history", "cluster_changes", "findings"
+    ]  # fmt: skip
     assert "    BilledCost          decimal    what is invoiced for the row, in BillingCurrency" in result.stdout
 
 

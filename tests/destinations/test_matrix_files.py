@@ -84,7 +84,7 @@ def test_plain_parquet_files_are_refused_where_tables_merge(where, request, tmp_
     with pytest.raises(ConfigurationError) as refused:
         _load_twice("skysql", tmp_path, "filesystem", None, table_format="none")
     assert str(refused.value).startswith(
-        "Plain files cannot update rows: services, service_types, topologies, providers and others merge on their "
+        "Plain files cannot update rows: services, service_allowlists, service_types, topologies and others merge on their "
         "primary keys, and on plain parquet files dlt appends instead, so every re-run would add their rows again."
     )
     # refused before anything was written
