@@ -71,7 +71,8 @@ CREATE TABLE skysql_data.services (fleetlake_account VARCHAR, id VARCHAR, name V
 INSERT INTO skysql_data.services VALUES ('{A}', 'v1', 'guarded', 'ready', 'es-single'), ('{A}', 'v2', 'exposed', 'ready', 'es-single');
 CREATE TABLE skysql_data.service_allowlists (fleetlake_account VARCHAR, service_id VARCHAR, ip VARCHAR, comment VARCHAR);
 INSERT INTO skysql_data.service_allowlists VALUES
-    ('{A}', 'v1', '10.0.0.0/8', 'office'), ('{A}', 'v2', '0.0.0.0/0', 'temporary'), ('{A}', 'v2', '192.0.2.7/32', '');
+    ('{A}', 'v1', '10.0.0.0/8', 'office'), ('{A}', 'v2', '0.0.0.0/0', 'temporary'), ('{A}', 'v2', '::/0', ''),
+    ('{A}', 'v2', '192.0.2.7/32', '');
 CREATE TABLE skysql_data.backups (fleetlake_account VARCHAR, service_id VARCHAR, status VARCHAR, end_time TIMESTAMPTZ);
 INSERT INTO skysql_data.backups VALUES
     ('{A}', 'v1', 'Succeeded', TIMESTAMPTZ '2026-11-15 11:00:00+00'),
@@ -134,6 +135,7 @@ def test_every_rule_finds_its_case_and_only_it(raw, tmp_path):
     report = _build(raw, tmp_path)
     assert report.rule_errors == {}
     assert _found(raw) == EXPECTED
+    assert report.row_counts["findings"] == len(EXPECTED)  # one row per rule and resource (FL011: two open entries)
     assert {rule.id for rule in bundled_rules()} == {rule for rule, _ in EXPECTED}
     with duckdb.connect(str(raw), read_only=True) as connection:
         row = connection.execute(
@@ -158,8 +160,9 @@ def test_a_finding_keeps_when_it_was_first_seen_and_leaves_when_fixed(raw, tmp_p
             "UPDATE tidb_instance_data.serverless_clusters SET spending_limit__monthly = 500 WHERE cluster_id = 's1'"
         )
     later = NOW + timedelta(hours=6)
-    _build(raw, tmp_path, now=later)
+    rebuilt = _build(raw, tmp_path, now=later)
     assert _found(raw) == EXPECTED - {("FL004", "s1")}
+    assert rebuilt.row_counts["findings"] == len(EXPECTED) - 1  # a second build doubles nothing
     with duckdb.connect(str(raw), read_only=True) as connection:
         seen = connection.execute("SELECT first_seen, last_seen FROM fleet.findings WHERE rule_id = 'FL008'").fetchall()
     assert seen == [(NOW, later)]

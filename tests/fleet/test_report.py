@@ -247,3 +247,17 @@ def test_a_database_without_data_gets_a_page_that_says_so(tmp_path, clean_env):
     assert "fleet.costs holds no charges" in page
     assert "No open findings." in page
     assert sorted(path.name for path in out.iterdir()) == [REPORT_FILE]
+
+
+def test_values_from_the_database_cannot_break_out_of_the_page():
+    from fleetlake.fleet.report import Chart, Section, render
+
+    hostile = "</script><!--<script>alert(1)</script>"
+    section = Section("catalog", "Catalog", f"what {hostile}", table=(["title"], [(hostile,)]), table_title="t")
+    section.charts = [Chart("c", hostile, {"data": {"values": [{"name": hostile}]}, "mark": "bar"})]
+    page = render([section], generated="now", location=hostile, bundle="/* bundle */")
+    specs = page[page.index('id="fleetlake-specs">') : page.index("</script>", page.index('id="fleetlake-specs">'))]
+    assert "<" not in specs.split(">", 1)[1]  # no `<` inside the JSON: nothing ends or re-opens the element
+    assert hostile not in page
+    assert page.count("<script") == 2  # the specs and the bundle, nothing a value brought
+    assert "&lt;/script&gt;&lt;!--&lt;script&gt;alert(1)&lt;/script&gt;" in page

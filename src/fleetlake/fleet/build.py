@@ -215,7 +215,9 @@ def build(
             connection,
             "SELECT f.rule_id, f.severity, f.title, f.vendor, f.account, f.resource_type, f.resource_id,"
             " f.resource_name, f.detail, f.fix, coalesce(p.first_seen, fleet_now()) AS first_seen,"
-            f' fleet_now() AS last_seen FROM _found AS f LEFT JOIN "{DATASET}".findings AS p'
+            # one earlier finding per key, however many rows a rule gave it before
+            " fleet_now() AS last_seen FROM _found AS f LEFT JOIN (SELECT rule_id, vendor, account, resource_id,"
+            f' min(first_seen) AS first_seen FROM "{DATASET}".findings GROUP BY ALL) AS p'
             " ON p.rule_id = f.rule_id AND p.vendor IS NOT DISTINCT FROM f.vendor"
             " AND p.account IS NOT DISTINCT FROM f.account AND p.resource_id IS NOT DISTINCT FROM f.resource_id"
             " ORDER BY f.rule_id, f.vendor, f.account, f.resource_id",

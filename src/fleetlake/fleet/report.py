@@ -138,10 +138,11 @@ GROUP BY ALL ORDER BY month, project
 """
 
 TOP_CLUSTERS = """
-SELECT coalesce(ResourceName, ResourceId) || ' (' || x_Vendor || ' · ' || x_Account || ')' AS cluster,
+SELECT coalesce(ResourceName, ResourceId) || ' (' || x_Vendor || ' · ' || x_Account
+       || coalesce(' · ' || SubAccountName, '') || ')' AS cluster,
        CAST(sum(BilledCost) AS DOUBLE) AS cost
 FROM fleet.costs WHERE coalesce(ResourceId, ResourceName) IS NOT NULL
-GROUP BY x_Vendor, x_Account, ResourceId, ResourceName ORDER BY cost DESC, cluster LIMIT 10
+GROUP BY x_Vendor, x_Account, SubAccountName, ResourceId, ResourceName ORDER BY cost DESC, cluster LIMIT 10
 """
 
 CREDITS = """
@@ -273,10 +274,15 @@ def _stacked_days(rows: list[dict[str, Any]], value: str, color: str, title: str
         alt.Chart(_data(rows))
         .mark_bar()
         .encode(
-            x=alt.X("day:T", title=None, timeUnit="yearmonthdate"),
+            # days are UTC days: drawn as such wherever the page is opened (a local time unit shifts them)
+            x=alt.X("day:T", title=None, timeUnit="utcyearmonthdate"),
             y=alt.Y(f"sum({value}):Q", title=unit),
             color=alt.Color(f"{color}:N", title=title, legend=alt.Legend(orient="bottom", columns=3, labelLimit=260)),
-            tooltip=[alt.Tooltip("day:T"), alt.Tooltip(f"{color}:N"), alt.Tooltip(f"sum({value}):Q", format=",.2f")],
+            tooltip=[
+                alt.Tooltip("day:T", timeUnit="utcyearmonthdate"),
+                alt.Tooltip(f"{color}:N"),
+                alt.Tooltip(f"sum({value}):Q", format=",.2f"),
+            ],
         )
         .properties(width=WIDTH, height=220)
     )
@@ -436,11 +442,11 @@ def changes(connection: duckdb.DuckDBPyConnection) -> Section:
         alt.Chart(_data(rows))
         .mark_circle(opacity=0.8)
         .encode(
-            x=alt.X("day:T", title=None),
+            x=alt.X("day:T", title=None, timeUnit="utcyearmonthdate"),
             y=alt.Y("change:N", title=None),
             size=alt.Size("changes:Q", legend=None, scale=alt.Scale(range=[40, 400])),
             color=alt.Color("change:N", legend=None),
-            tooltip=["day:T", "change:N", "changes:Q"],
+            tooltip=[alt.Tooltip("day:T", timeUnit="utcyearmonthdate"), "change:N", "changes:Q"],
         )
         .properties(width=WIDTH, height=180)
     )
@@ -613,8 +619,9 @@ def _cell(value: Any) -> str:
 
 
 def _script_json(value: Any) -> str:
-    """JSON safe inside a <script> element (no `</` to end it early)."""
-    return json.dumps(value, separators=(",", ":")).replace("</", "<\\/")
+    """JSON safe inside a <script> element: no `<` at all (`</script>` would end it, `<!--` change how the
+    parser reads it); in JSON a `<` can only stand in a string, where `\\u003c` is the same character."""
+    return json.dumps(value, separators=(",", ":")).replace("<", "\\u003c")
 
 
 DRAW = """

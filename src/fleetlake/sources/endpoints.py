@@ -51,6 +51,15 @@ CREDENTIAL_FIELDS = frozenset(
         "credentials", "api_key", "apiKey", "token", "access_token",
     }
 )  # fmt: skip
+# and any field named like one, whatever its prefix (a changefeed's `schemaRegistry.basicAuthPassword`,
+# a `client_secret`): compared without case and underscores
+CREDENTIAL_SUFFIXES = ("password", "secret", "secretkey", "sastoken", "privatekey", "accesstoken", "apikey")
+
+
+@lru_cache(maxsize=1024)
+def is_credential(key: str) -> bool:
+    """Whether a field of an answer holds a credential and must be dropped before loading."""
+    return key in CREDENTIAL_FIELDS or key.lower().replace("_", "").endswith(CREDENTIAL_SUFFIXES)
 
 
 @lru_cache(maxsize=256)
@@ -90,7 +99,7 @@ def sanitized(value: Any) -> Any:
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for key, item in value.items():
-            if key in CREDENTIAL_FIELDS:
+            if is_credential(key):
                 continue
             if _beyond_64_bits(item):
                 out[key + VARIANT_SUFFIX] = repr(item) if isinstance(item, float) else str(item)

@@ -19,8 +19,8 @@ OLD = "/api/v1/notification/workspace/"
 MODEL_COLUMNS = "id, created_at, event, resource_id, resource_type, performer__id, performer__name"
 WARNING = (
     "audit_log: activity_log/audit_logs/ answered 404 Not Found: this workspace does not offer the documented "
-    "audit log endpoint, so the audit log is read from notification/workspace/ instead (the same entries, "
-    "under the same cursor)."
+    "audit log endpoint (or not as asked), so the audit log is read from notification/workspace/ instead (the "
+    "same entries, under the same cursor)."
 )
 
 
@@ -86,6 +86,23 @@ def test_a_404_on_the_documented_endpoint_falls_back_to_the_older_one_with_one_w
     rows = _rows(report)
     assert len(rows) == 300
     assert rows == _rows(reference)
+
+
+@pytest.mark.parametrize(("status", "falls_back"), [(400, True), (403, False)])
+def test_a_refused_sort_falls_back_and_a_server_error_does_not(secoda, tmp_path, caplog, status, falls_back):
+    emulator, server = secoda(faults=[parse_fault(f"{status}@{NEW}")])
+    with caplog.at_level(logging.WARNING):
+        report = run_secoda(tmp_path, settings(emulator, server), ["audit_log"])
+    outcome = next(o for o in report.outcomes if o.resource == "audit_log")
+    if falls_back:
+        assert outcome.status.value == "loaded"
+        assert report.row_counts["audit_log"] == 300
+        phrase = "400 Bad Request"
+        assert _warnings(caplog) == [WARNING.replace("404 Not Found", phrase)]
+        assert emulator.requests.count(path=OLD, status=200) == 3
+    else:
+        assert outcome.status.value == "failed"
+        assert emulator.requests.count(path=OLD) == 0
 
 
 def test_a_rerun_with_nothing_new_loads_nothing_and_reads_one_page(secoda, tmp_path):

@@ -243,6 +243,8 @@ class Injected:
                         feed.setdefault("kafka", {}).setdefault("authentication", {})["password"] = "hunter2"
                         feed.setdefault("s3", {}).setdefault("endpoint", {})["secretKey"] = "wJalrXUtnFEMI"
                         feed.setdefault("mysql", {}).setdefault("connection", {})["password"] = "hunter3"
+                        registry = feed["kafka"].setdefault("dataFormat", {}).setdefault("avroConfig", {})
+                        registry.setdefault("schemaRegistry", {})["basicAuthPassword"] = "hunter4"
                     await JSONResponse(body)(scope, receive, send)
 
         await self.app(scope, receive, capture)
@@ -257,6 +259,8 @@ def test_changefeed_secrets_never_reach_a_table(tidb, tmp_path):
     dump = json.dumps(query(report, "SELECT * FROM dedicated_changefeeds"), default=str)
     assert "hunter" not in dump
     assert "wJalr" not in dump
+    # the registry's user stays (not a secret), its password under any prefix is gone
+    assert not [name for name in names if name.lower().endswith("password")]
 
 
 class Refused:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+from http import HTTPStatus
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from math import ceil
@@ -40,6 +41,8 @@ AUDIT_LOGS = Endpoint("audit_log", "base_url", "activity_log/audit_logs/", ("res
                       "audit log", timestamps=("created_at", "logged_at", "updated_at"), total="count")  # fmt: skip
 NOTIFICATIONS = Endpoint("audit_log", "base_url", "notification/workspace/", ("results",), "sized", ("id",),
                          "audit log", timestamps=("created_at",))  # fmt: skip
+FALLBACK_STATUSES = frozenset({400, 404, 405, 422})
+"""First-page answers of the documented list that send the read to the older one."""
 NEWEST_FIRST = json.dumps({"field": "created_at", "order": "desc"}, separators=(",", ":"))
 # text fields of the documented sample that may be null on every entry of a run: typed, so dlt creates
 # them (and does not warn each run that it could not)
@@ -117,13 +120,18 @@ def audit_log_resource(client: ApiClient, days_kept: int) -> DltResource:
                 yield page
             return
         except ApiError as error:
-            # a 404 past the first page is a list that changed while read, not a missing endpoint
-            if error.status != 404 or pages:
+            # only the first page decides: a refusal past it is a list that changed while read. Besides a
+            # 404 (no such endpoint), a workspace may refuse the `sort` this asks with (its shape is the
+            # catalog's, which the audit log's page only says it "follows"): the older list then answers
+            if error.status not in FALLBACK_STATUSES or pages:
                 raise
+            status = error.status
         logger.warning(
-            "audit_log: %s answered 404 Not Found: this workspace does not offer the documented audit log "
-            "endpoint, so the audit log is read from %s instead (the same entries, under the same cursor).",
+            "audit_log: %s answered %s %s: this workspace does not offer the documented audit log endpoint (or not "
+            "as asked), so the audit log is read from %s instead (the same entries, under the same cursor).",
             AUDIT_LOGS.path,
+            status,
+            HTTPStatus(status).phrase,
             NOTIFICATIONS.path,
         )
         yield from _notifications(client, days_kept, since)
