@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import json
 import logging
-from http import HTTPStatus
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
+from http import HTTPStatus
 from math import ceil
 from typing import Any
 
