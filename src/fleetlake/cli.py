@@ -837,6 +837,12 @@ def model(destination: str, pipelines_dir: Path | None, duckdb_path: Path | None
     _print_model(build_model(destination, duckdb_path=duckdb_path, pipelines_dir=pipelines_dir))
 
 
+def _clip(text: str, width: int) -> str:
+    """`text`, cut to `width` characters with an ellipsis (a table column stays readable; the whole value
+    is in fleet.findings)."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _print_findings(report: Any, limit: int | None = None) -> list[dict[str, Any]]:
     """The posture checks' findings of a model build as a table, worst first (the first `limit`), with each
     rule's fix."""
@@ -851,7 +857,7 @@ def _print_findings(report: Any, limit: int | None = None) -> list[dict[str, Any
         header = ("rule", "severity", "vendor", "account", "type", "resource", "detail")
         rows = [
             (f["rule_id"], f["severity"], f["vendor"] or "", f["account"] or "", f["resource_type"] or "",
-             f["resource_name"] or f["resource_id"] or "", f["detail"] or "")
+             _clip(f["resource_name"] or f["resource_id"] or "", 40), f["detail"] or "")
             for f in findings
         ]  # fmt: skip
         widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header) - 1)]
