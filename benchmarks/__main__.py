@@ -345,7 +345,10 @@ def main() -> None:
     latency_scale = "demo" if quick else "medium"
     lat = latency(0.1, latency_scale)
     boot = startup(3 if quick else 10)
-    fleet = accounts([1, 4], 100, window)
+    # the vendor's own minute in the full run: with a window compressed to a second, 361 requests are due in
+    # 3.6 s and the four accounts' parsing and loading on two cores, not their quotas, set the pace
+    accounts_window = window if quick else 60.0
+    fleet = accounts([1, 4], 100, accounts_window)
     model_scale = "demo" if quick else "large"
     built = model_build(model_scale, 2_000 if quick else 100_000)
 
@@ -405,7 +408,8 @@ def main() -> None:
             f"{boot['--help'] / boot['import dlt']:.2f} x importing dlt",
         ),
         (
-            f"accounts: 4 organizations, each its own 100/{window:g}s quota",
+            f"accounts: 4 organizations, each its own 100/{accounts_window:g}s quota"
+            + (" (compressed: the machine sets the pace)" if quick else ""),
             f"wall {fleet[4]['seconds']:.1f} s = {fleet[4]['seconds'] / fleet[4]['bound_seconds']:.2f} x the largest "
             f"account's quota bound (goal <= 1.1)",
             f"one account {fleet[1]['seconds']:.1f} s (bound {fleet[1]['bound_seconds']:.1f} s), so 4 take "

@@ -121,71 +121,102 @@ def setting(key: str, expected: Any = None) -> Any:
     return value if value is not None else dlt.config.get(key, expected)
 
 
-def tag_rows(source: Any, account: Account, api: ApiContract | None = None) -> Any:
-    """Every resource of `source` writes `fleetlake_account` on its rows, first in its primary key; the
-    API's organization resource (`ApiContract.organization`) also checks that the account still answers
-    for the organization its pipeline loaded before."""
-    organization = api.organization if api is not None else None
-    for name, resource in source.resources.items():
-        columns = resource.compute_table_schema().get("columns", {})
-        key = [column_name for column_name, column in columns.items() if column.get("primary_key")]
-        if organization is not None and api is not None and name == organization[0]:
-            resource.add_map(_same_organization(api, account, organization[1]))
-        resource.add_map(_tagger(account.name))
-        if key:
-            resource.apply_hints(primary_key=[ACCOUNT_COLUMN, *key])
-    return source
-
-
+ORGANIZATION_COLUMN = "fleetlake_organization"
+"""The vendor's organization or workspace id behind an account, second in every primary key."""
 ORGANIZATION_STATE = "fleetlake_organization"
 """Where an account's pipeline keeps the organization it loads (its source state, in the destination too)."""
 
 
-def _same_organization(api: ApiContract, account: Account, field_name: str) -> Callable[[Any], Any]:
-    def check(item: Any) -> Any:
-        import dlt
+def organization_to_load(api: ApiContract, account: Account, settings: dict[str, Any], known: str | None) -> str | None:
+    """The organization an account's rows are keyed by this run, asked of the API before anything extracts.
 
-        rows = item if isinstance(item, list) else [item]
-        for row in rows:
-            seen = row.get(field_name) if isinstance(row, dict) else None
-            if seen is None:
-                continue
-            state = dlt.current.source_state()
-            known = state.setdefault(ORGANIZATION_STATE, str(seen))
-            if known != str(seen):
-                pipeline = account.pipeline_name(api)
-                raise OrganizationChangedError(
-                    f"Account {account.name!r} of {api.title} now answers for organization {seen}, but its pipeline "
-                    f"{pipeline} loaded organization {known} before: the key under [sources.{api.section}."
-                    f"{account.name}] belongs to another organization, so nothing of this run loads. Put the key "
-                    "back; or, if this is another organization, give it an account name of its own (its rows then "
-                    f"load beside the first one's); or start the account over (`dlt pipeline {pipeline} drop "
-                    "--drop-all`, and delete its rows)."
-                )
-        return item
+    `known` is what the account's pipeline loaded before (its state). A key that now answers for another
+    organization is refused (`OrganizationChangedError`), so one account name never holds two
+    organizations' rows. The first organization stored stays the key: an account first loaded while its
+    answers named none (an empty workspace) keeps "" rather than splitting every row into two. An answer
+    that fails alone (a role the key lacks on that list) leaves the organization known from before.
+    """
+    import logging
 
-    return check
+    from fleetlake.errors import FleetlakeError
+
+    try:
+        seen = api.identify(**settings)
+    except FleetlakeError as error:
+        if error.stops_run:
+            raise
+        logging.getLogger("fleetlake").warning(
+            "%s (%s): could not ask which organization the key answers for (%s); its rows are keyed by the "
+            "organization its pipeline loaded before, %r.",
+            api.title, account.name, error.message, known or "",
+        )  # fmt: skip
+        return known if known is not None else ""
+    if seen is None:
+        return None
+    if known and seen != known:
+        raise organization_changed(api, account, seen, known)
+    return known if known is not None else seen
 
 
-def _tagger(name: str) -> Callable[[Any], Any]:
+def organization_changed(api: ApiContract, account: Account, seen: str, known: str) -> OrganizationChangedError:
+    pipeline = account.pipeline_name(api)
+    return OrganizationChangedError(
+        f"Account {account.name!r} of {api.title} now answers for organization {seen}, but its pipeline "
+        f"{pipeline} loaded organization {known} before: the key under [sources.{api.section}."
+        f"{account.name}] belongs to another organization, so nothing of this run loads. Put the key "
+        "back; or, if this is another organization, give it an account name of its own (its rows then "
+        f"load beside the first one's); or start the account over (`dlt pipeline {pipeline} drop "
+        "--drop-all`, and delete its rows)."
+    )
+
+
+def tag_rows(source: Any, account: Account, organization: str | None) -> Any:
+    """Every resource of `source` writes `fleetlake_account` (and, where the API names one, the vendor's
+    `fleetlake_organization`) on its rows, first in its primary key; the organization is kept in the
+    account pipeline's state, where the next run compares it."""
+    tagged = [ACCOUNT_COLUMN] if organization is None else [ACCOUNT_COLUMN, ORGANIZATION_COLUMN]
+    for resource in source.resources.values():
+        columns = resource.compute_table_schema().get("columns", {})
+        key = [column_name for column_name, column in columns.items() if column.get("primary_key")]
+        resource.add_map(_tagger(account.name, organization))
+        if key:
+            resource.apply_hints(primary_key=[*tagged, *key])
+    return source
+
+
+def _tagger(name: str, organization: str | None) -> Callable[[Any], Any]:
+    tags: dict[str, Any] = {ACCOUNT_COLUMN: name}
+    if organization is not None:
+        tags[ORGANIZATION_COLUMN] = organization
+    remembered = False
+
     def tag(item: Any) -> Any:
+        nonlocal remembered
+        if organization is not None and not remembered:
+            import dlt
+
+            dlt.current.source_state().setdefault(ORGANIZATION_STATE, organization)
+            remembered = True
         if isinstance(item, dict):
-            return {ACCOUNT_COLUMN: name, **item}
+            return {**tags, **item}
         if isinstance(item, list):
-            return [{ACCOUNT_COLUMN: name, **row} if isinstance(row, dict) else row for row in item]
-        return _tag_arrow(item, name)
+            return [{**tags, **row} if isinstance(row, dict) else row for row in item]
+        return _tag_arrow(item, tags)
 
     return tag
 
 
-def _tag_arrow(item: Any, name: str) -> Any:
-    """An Arrow table or batch with the account as a first column (the audit logs come as Arrow)."""
+def _tag_arrow(item: Any, tags: dict[str, Any]) -> Any:
+    """An Arrow table or batch with the account (and organization) as first columns (the audit logs come
+    as Arrow)."""
     columns = getattr(item, "column_names", None)
     if columns is None or ACCOUNT_COLUMN in columns:
         return item
     import pyarrow as pa
 
-    return item.add_column(0, ACCOUNT_COLUMN, pa.array([name] * item.num_rows, pa.string()))
+    for position, (column, value) in enumerate(tags.items()):
+        item = item.add_column(position, column, pa.array([value] * item.num_rows, pa.string()))
+    return item
 
 
 def to_run(accounts: list[Account] | None) -> list[Account | None]:

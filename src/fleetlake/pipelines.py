@@ -33,7 +33,7 @@ from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
 from fleetlake import clock, local_state, locks, partial
-from fleetlake.accounts import ACCOUNT_COLUMN, Account, tag_rows
+from fleetlake.accounts import ACCOUNT_COLUMN, ORGANIZATION_STATE, Account, organization_to_load, tag_rows
 from fleetlake.destinations import passwordless_postgres
 from fleetlake.duckdb_destination import COPY_MEMORY_LIMIT, resumable_duckdb
 from fleetlake.errors import ConfigurationError
@@ -484,8 +484,6 @@ def run(
     name = account.pipeline_name(api) if account else api.pipeline_name
     with collecting(outcomes):
         source = select_resources(api, api.make_source(**settings), resources)
-        if account is not None:
-            tag_rows(source, account, api)
     root = Path(pipelines_dir or get_dlt_pipelines_dir()).expanduser().resolve()
     working_dir = root / name
     started_at = clock.now().isoformat(timespec="seconds")
@@ -558,6 +556,10 @@ def run(
                 _catch_up(bound, reached)
             # a fresh pipeline object: the one of the step before is bound to a copy that is now the file
             pipeline = pipeline_for(target)
+            if account is not None:
+                # which organization the key answers for, asked before anything extracts: its id keys the rows
+                known = pipeline.state.get("sources", {}).get(source.name, {}).get(ORGANIZATION_STATE)
+                tag_rows(source, account, organization_to_load(api, account, settings, known))
             _extract(pipeline, source, outcomes, file_format, reached, formatted)
             signals.raise_if_signalled()
             reached = _Progress(step="normalize")

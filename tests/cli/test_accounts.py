@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import dlt
 import duckdb
 import pytest
 
-from fleetlake.accounts import ACCOUNT_COLUMN, Account, configured_accounts
+from fleetlake.accounts import ACCOUNT_COLUMN, ORGANIZATION_COLUMN, Account, configured_accounts
 from fleetlake.emulators.base import EmulatorSetup
+from fleetlake.emulators.faults import parse_fault
 from fleetlake.errors import ConfigurationError
 from fleetlake.sources import get_api
 from tests.cli.test_end_to_end import fleetlake
@@ -51,6 +53,21 @@ def test_the_same_ids_in_two_organizations_load_as_two_rows(tmp_path, clean_env)
         ("staging", 8, 8),
     ]
     assert _rows(database, "SELECT count(DISTINCT id) FROM skysql_data.services") == [(8,)]
+    # the vendor's organization id rides on every row beside the account, second in every primary key
+    org = prod.data.org_id
+    assert _rows(
+        database,
+        f"SELECT {ACCOUNT_COLUMN}, {ORGANIZATION_COLUMN}, count(*) FROM skysql_data.topologies GROUP BY ALL ORDER BY 1",
+    ) == [("prod", org, 5), ("staging", org, 5)]
+    schema = dlt.pipeline("skysql_pipeline_prod", pipelines_dir=str(tmp_path / "pipelines")).default_schema
+    keys = {
+        table["name"]: [column for column, hints in table["columns"].items() if hints.get("primary_key")]
+        for table in schema.data_tables()
+        if any(hints.get("primary_key") for hints in table["columns"].values())
+    }
+    assert keys["services"] == [ACCOUNT_COLUMN, ORGANIZATION_COLUMN, "id"]
+    assert all(key[:2] == [ACCOUNT_COLUMN, ORGANIZATION_COLUMN] for key in keys.values()), keys
+    assert len(keys) == 23
     # each account is its own pipeline: its own state beside the other's
     assert sorted(p.name for p in (tmp_path / "pipelines").iterdir()) == [
         "skysql_pipeline_prod",
@@ -182,8 +199,32 @@ def test_an_account_that_starts_answering_for_another_organization_is_refused(tm
         f"skysql_pipeline_prod loaded organization {first_org} before:"
     )
     assert "prod-key" not in moved.stdout + moved.stderr
+    # asked before anything extracted: the other organization's server saw one request, its billing account
+    assert [record.path for record in other.requests.records()] == ["/billing/v1/account"]
     # nothing of the other organization loaded, and the account goes on where it was with its own key
     assert before[0][0] == 8
     assert back.returncode == 0, back.stderr[-3000:]
     assert _rows(database, services) == before
     assert _rows(database, "SELECT count(*) FROM skysql_data.billing_account") == [(1,)]
+
+
+def test_an_organization_question_refused_alone_keys_the_rows_by_the_organization_known(tmp_path, clean_env):
+    # the key lacks the billing role on the second run: the billing account fails alone (exit 7), and the
+    # services still load keyed by the organization the pipeline stored on the first run
+    first = get_api("skysql").emulator().build(EmulatorSetup(now=NOW, key="prod-key"))
+    refused = (
+        get_api("skysql")
+        .emulator()
+        .build(EmulatorSetup(now=NOW, key="prod-key", faults=[parse_fault("403@/billing/v1/account,times=forever")]))
+    )
+    args = ("run", "skysql", "--pipelines-dir", str(tmp_path / "pipelines"))
+    database = tmp_path / "skysql_pipeline.duckdb"
+    with first.serve() as a, refused.serve() as b:
+        env = _accounts_env(clean_env, "skysql", {"prod": (first, a.url)})
+        assert fleetlake(*args, env=env, cwd=tmp_path).returncode == 0
+        again = fleetlake(*args, env={**env, "SOURCES__SKYSQL_SOURCE__PROD__BASE_URL": b.url}, cwd=tmp_path)
+    assert again.returncode == 7, again.stderr[-3000:]
+    assert "SkySQL (prod): could not ask which organization the key answers for (" in again.stderr
+    assert f"its rows are keyed by the organization its pipeline loaded before, '{first.data.org_id}'." in again.stderr
+    assert _rows(database, f"SELECT DISTINCT {ORGANIZATION_COLUMN} FROM skysql_data.services") == [(first.data.org_id,)]
+    assert _rows(database, "SELECT count(*) FROM skysql_data.services") == [(8,)]

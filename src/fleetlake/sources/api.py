@@ -55,6 +55,9 @@ class ApiContract:
     organization: tuple[str, str] | None = None
     """(resource, field) naming the vendor's organization or workspace id in an answer: an account whose
     key starts answering for another organization is refused before anything of it loads."""
+    identifier: Callable[[], Callable[..., str]] | None = None
+    """Asks which organization a key answers for, in one cheap request ("" when the answer names none):
+    an account's rows carry it beside the account's name, in every primary key."""
 
     def make_source(self, **settings: Any) -> DltSource:
         return self.source()(**settings)
@@ -64,6 +67,14 @@ class ApiContract:
         check = self.checker()
         taken = inspect.signature(inspect.unwrap(check)).parameters
         return check(**{name: value for name, value in settings.items() if name in taken})
+
+    def identify(self, **settings: Any) -> str | None:
+        """The organization the account's key answers for (None for an API that names none)."""
+        if self.identifier is None:
+            return None
+        identify = self.identifier()
+        taken = inspect.signature(inspect.unwrap(identify)).parameters
+        return identify(**{name: value for name, value in settings.items() if name in taken})
 
     def resource_descriptions(self) -> Mapping[str, str]:
         return self.descriptions()

@@ -38,7 +38,7 @@ class Probe:
     params: Mapping[str, Any]
 
 
-def _probe(client: ApiClient, probe: Probe, where: str) -> None:
+def _probe(client: ApiClient, probe: Probe, where: str) -> requests.Response:
     """Make the probe's request; raise a `FleetlakeError` saying what its answer means."""
     rest = client.by_server[probe.server]
     response = rest.request(probe.path, params=dict(probe.params))
@@ -52,6 +52,7 @@ def _probe(client: ApiClient, probe: Probe, where: str) -> None:
     # an empty answer ("204 No Content") is a readable one
     with suppress(IgnoreResponseException):
         raise_for_api_status(client.api, probe.name, credentials_hint=client.credentials_hint)(response)
+    return response
 
 
 def run_checks(client: ApiClient, probes: Mapping[str, Probe], *, section: str) -> list[CheckResult]:
@@ -82,6 +83,39 @@ def run_checks(client: ApiClient, probes: Mapping[str, Probe], *, section: str) 
         else:
             results.append(CheckResult(label, url, True, f"ok ({probe.name} readable)"))
     return results
+
+
+def read_organization(client: ApiClient, probe: Probe, field: str, *, section: str) -> str:
+    """The vendor's organization (or workspace) id that the probe's answer names in `field`, on the answer
+    itself or on the first item of a list in it; "" when it names none (a workspace with nothing in it).
+    A failure raises as a run's request would (a refused key, an unreachable host)."""
+    rest = client.by_server[probe.server]
+    where = f"`{probe.server}` in [{section}]"
+    try:
+        response = _probe(client, probe, where)
+    except requests.RequestException as failure:
+        what, fix = connection_failure(failure)
+        host = urlsplit(rest.base_url).netloc
+        raise UnreachableError(f"{where} is {rest.base_url!r}, and {host} {what}. {fix}") from None
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    found = _field_in(body, field)
+    return "" if found is None else str(found)
+
+
+def _field_in(body: Any, field: str) -> Any:
+    if not isinstance(body, dict):
+        return None
+    if body.get(field) is not None:
+        return body[field]
+    for value in body.values():
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict) and item.get(field) is not None:
+                    return item[field]
+    return None
 
 
 def verdict(api: str, results: Sequence[CheckResult]) -> CheckFailedError | None:

@@ -29,6 +29,12 @@ def _check() -> Callable[..., list[CheckResult]]:
     return check_secoda
 
 
+def _identify() -> Callable[..., str]:
+    from fleetlake.sources.secoda.source import secoda_organization
+
+    return secoda_organization
+
+
 def _emulator() -> type[Emulator]:
     from fleetlake.emulators.secoda import SecodaEmulator
 
@@ -44,6 +50,7 @@ CONTRACT = ApiContract(
     source=_source,
     checker=_check,
     emulator=_emulator,
+    identifier=_identify,
     descriptions=settings.resource_descriptions,
     organization=("resource_catalog", "workspace_id"),
     example_query=(

@@ -22,7 +22,7 @@ from dlt.sources.helpers.rest_client.client import RESTClient
 
 from fleetlake.errors import ConfigurationError, env_variable
 from fleetlake.http import QuotaLimiter, build_session, check_base_url, check_key
-from fleetlake.sources.checks import CheckResult, Probe, run_checks
+from fleetlake.sources.checks import CheckResult, Probe, read_organization, run_checks
 from fleetlake.sources.endpoints import ApiClient, build_resources, parse_timestamp
 from fleetlake.sources.lists import Endpoint
 from fleetlake.sources.paging import SINGLE_PAGE, PagingStyle
@@ -231,6 +231,18 @@ def secoda_source(
     yield audit_log_resource(client, audit_log_days)
 
 
+CATALOG_PROBE = Probe("base_url", "resource_catalog", "resource/catalog", {"page": 1})
+
+
+@with_config(sections=("sources", SECTION))
+def secoda_organization(
+    api_key: TSecretStrValue = dlt.secrets.value, region: str = "us", base_url: str | None = None
+) -> str:
+    """The workspace the key answers for: `workspace_id` of its catalog's first resource (one request)."""
+    client = _client(api_key, _base_url(region, base_url))
+    return read_organization(client, CATALOG_PROBE, "workspace_id", section=f"sources.{SECTION}")
+
+
 @with_config(sections=("sources", SECTION))
 def check_secoda(
     api_key: TSecretStrValue = dlt.secrets.value, region: str = "us", base_url: str | None = None
@@ -239,7 +251,7 @@ def check_secoda(
     # a check answers quickly: one retry, not the run's patient backoff
     client = _client(api_key, _base_url(region, base_url), max_attempts=2, max_quota_wait_seconds=120.0)
     probes = {
-        "catalog": Probe("base_url", "resource_catalog", "resource/catalog", {"page": 1}),
+        "catalog": CATALOG_PROBE,
         "integrations": Probe("base_url", "integration", "integration/integrations", {}),
     }
     return run_checks(client, probes, section=f"sources.{SECTION}")

@@ -29,6 +29,12 @@ def _check() -> Callable[..., list[CheckResult]]:
     return check_skysql
 
 
+def _identify() -> Callable[..., str]:
+    from fleetlake.sources.skysql.source import skysql_organization
+
+    return skysql_organization
+
+
 def _emulator() -> type[Emulator]:
     from fleetlake.emulators.skysql import SkySQLEmulator
 
@@ -44,6 +50,7 @@ CONTRACT = ApiContract(
     source=_source,
     checker=_check,
     emulator=_emulator,
+    identifier=_identify,
     descriptions=settings.resource_descriptions,
     organization=("billing_account", "organization_id"),
     example_query="SELECT name, topology, provider, region, status FROM {dataset}.services ORDER BY name",

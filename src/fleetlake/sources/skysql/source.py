@@ -22,7 +22,7 @@ from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
 
 from fleetlake.errors import ConfigurationError, env_variable
 from fleetlake.http import QuotaLimiter, build_session, check_base_url, check_key
-from fleetlake.sources.checks import CheckResult, Probe, run_checks
+from fleetlake.sources.checks import CheckResult, Probe, read_organization, run_checks
 from fleetlake.sources.endpoints import ApiClient, build_resources, sanitized
 from fleetlake.sources.lists import Endpoint
 from fleetlake.sources.months import load_closed_months_once, months_to_load
@@ -170,6 +170,18 @@ def skysql_source(
     yield _bills_resource(client, months)
 
 
+BILLING_ACCOUNT_PROBE = Probe("base_url", "billing_account", "billing/v1/account", {})
+
+
+@with_config(sections=("sources", SECTION))
+def skysql_organization(
+    api_key: TSecretStrValue = dlt.secrets.value, base_url: str = BASE_URL, org_id: str | None = None
+) -> str:
+    """The organization the key answers for: the billing account's `organization_id` (one request)."""
+    client = _client(api_key, base_url, org_id, 1, TOKEN_HEADERS)
+    return read_organization(client, BILLING_ACCOUNT_PROBE, "organization_id", section=f"sources.{SECTION}")
+
+
 @with_config(sections=("sources", SECTION))
 def check_skysql(
     api_key: TSecretStrValue = dlt.secrets.value, base_url: str = BASE_URL, org_id: str | None = None
@@ -181,6 +193,6 @@ def check_skysql(
         "provisioning": Probe("base_url", "services", "provisioning/v1/services", {"page_size": 1}),
         "organization": Probe("base_url", "projects", "organization/v1/projects", {}),
         "skybackup": Probe("base_url", "backups", "skybackup/v1/backups", {"page_size": 1}),
-        "billing": Probe("base_url", "billing_account", "billing/v1/account", {}),
+        "billing": BILLING_ACCOUNT_PROBE,
     }
     return run_checks(client, probes, section=f"sources.{SECTION}")

@@ -29,6 +29,12 @@ def _check() -> Callable[..., list[CheckResult]]:
     return check_tidb_cloud
 
 
+def _identify() -> Callable[..., str]:
+    from fleetlake.sources.tidb_cloud.source import tidb_cloud_organization
+
+    return tidb_cloud_organization
+
+
 def _emulator() -> type[Emulator]:
     from fleetlake.emulators.tidb_cloud import TiDBCloudEmulator
 
@@ -44,6 +50,7 @@ CONTRACT = ApiContract(
     source=_source,
     checker=_check,
     emulator=_emulator,
+    identifier=_identify,
     descriptions=settings.resource_descriptions,
     organization=("projects", "org_id"),
     example_query="SELECT name, cluster_type, region, status__cluster_status FROM {dataset}.clusters ORDER BY name",

@@ -29,7 +29,7 @@ from fleetlake import clock
 from fleetlake.errors import ApiError, ConfigurationError, env_variable
 from fleetlake.http import DigestAuth, QuotaLimiter, build_session, check_base_url, check_key
 from fleetlake.http.prefetch import prefetched
-from fleetlake.sources.checks import CheckResult, Probe, run_checks
+from fleetlake.sources.checks import CheckResult, Probe, read_organization, run_checks
 from fleetlake.sources.endpoints import (
     ApiClient,
     build_resources,
@@ -427,6 +427,20 @@ def tidb_instance_source(
     yield from _billing_resources(clients, months)
 
 
+PROJECTS_PROBE = Probe("base_url", "projects", "api/v1beta/projects", {"page": 1, "page_size": 1})
+
+
+@with_config(sections=("sources", SECTION))
+def tidb_cloud_organization(
+    public_key: TSecretStrValue = dlt.secrets.value,
+    private_key: TSecretStrValue = dlt.secrets.value,
+    base_url: str = SERVERS["base_url"],
+) -> str:
+    """The organization the key answers for: `org_id` of its first project (one request)."""
+    clients = _clients(public_key, private_key, {"base_url": base_url}, 1, max_quota_wait_seconds=900.0)
+    return read_organization(clients, PROJECTS_PROBE, "org_id", section=f"sources.{SECTION}")
+
+
 @with_config(sections=("sources", SECTION))
 def check_tidb_cloud(
     public_key: TSecretStrValue = dlt.secrets.value,
@@ -445,7 +459,7 @@ def check_tidb_cloud(
     # a check answers quickly: one retry, not the run's patient backoff
     clients = _clients(public_key, private_key, urls, 1, max_quota_wait_seconds=120.0, max_attempts=2)
     probes = {
-        "base_url": Probe("base_url", "projects", "api/v1beta/projects", {"page": 1, "page_size": 1}),
+        "base_url": PROJECTS_PROBE,
         "dedicated_base_url": Probe("dedicated_base_url", "dedicated_regions", "regions", {"pageSize": 1}),
         "serverless_base_url": Probe("serverless_base_url", "serverless_clusters", "clusters", {"pageSize": 1}),
         "iam_base_url": Probe("iam_base_url", "api_keys", "apikeys", {"pageSize": 1}),
