@@ -126,12 +126,18 @@ _DUCKDB_TYPES = {
 }
 
 
-def _columns(table: Table) -> dict[str, Any]:
-    """The dlt column hints of a model table."""
+def _columns(table: Table, pipeline: Pipeline) -> dict[str, Any]:
+    """The dlt column hints of a model table in `pipeline`'s destination.
+
+    JSON arrives as its text (Arrow has no type for any JSON value). dlt's sqlalchemy destination hands a
+    `json` column's value to SQLAlchemy's JSON type, which encodes a text once more (MariaDB then held
+    `"{\"team\": ...}"`, a string, where FOCUS's Tags must be an object: found by the FOCUS validator), so
+    there the column is text holding the JSON as written; MariaDB's and MySQL's JSON type is that too."""
+    text_json = pipeline.destination.destination_type.endswith(".sqlalchemy")
     hints: dict[str, Any] = {}
     for column in table.columns:
         hint: dict[str, Any] = {
-            "data_type": column.data_type,
+            "data_type": "text" if text_json and column.data_type == "json" else column.data_type,
             "nullable": column.nullable,
             "description": column.description,
         }
@@ -196,10 +202,12 @@ def build(
             history_rows.to_pylist(),
             name="cluster_history",
             write_disposition={"disposition": "merge", "strategy": "scd2", "boundary_timestamp": seen_at},
-            columns=_columns(tables["cluster_history"]),
+            columns=_columns(tables["cluster_history"], pipeline),
         )
         replaced = [
-            dlt.resource(results[name], name=name, write_disposition="replace", columns=_columns(tables[name]))
+            dlt.resource(
+                results[name], name=name, write_disposition="replace", columns=_columns(tables[name], pipeline)
+            )
             for name in results
         ]
         pipeline.run([*replaced, history], loader_file_format=_file_format(pipeline), schema=_schema())
@@ -223,7 +231,7 @@ def build(
             " ORDER BY f.rule_id, f.vendor, f.account, f.resource_id",
         )
         second = [
-            dlt.resource(data, name=name, write_disposition="replace", columns=_columns(tables[name]))
+            dlt.resource(data, name=name, write_disposition="replace", columns=_columns(tables[name], pipeline))
             for name, data in (("cluster_changes", changes), ("findings", findings))
         ]
         pipeline.run(second, loader_file_format=_file_format(pipeline), schema=_schema())
