@@ -179,6 +179,9 @@ def instrument(events: Events, root: str) -> None:
     DuckDbSqlClient.commit_transaction = counted_commit
 
 
+RESOURCES_VARIABLE = "FLEETLAKE_CRASH_RESOURCES"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     from fleetlake.sources import REGISTRY
@@ -212,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     from fleetlake import pipelines
     from fleetlake.sources import get_api
 
+    # the lists a trial loads (the tests' CRASH_RESOURCES), all of them when unset
+    chosen = os.environ.get(RESOURCES_VARIABLE) or None
+    resources = chosen.split(",") if chosen else None
     if args.cli:
         from fleetlake.cli import main as cli_main
 
@@ -227,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
                     "--pipelines-dir",
                     str(args.pipelines_dir),
                     "--no-progress",
+                    *(["--resources", chosen] if chosen else []),
                     *args.cli_arg,
                 ]
             )
@@ -234,7 +241,9 @@ def main(argv: list[str] | None = None) -> int:
             code = int(exit_.code or 0)
         print(json.dumps({"events": events.counts}))
         return code
-    report = pipelines.run(get_api(args.api), pipelines_dir=args.pipelines_dir, duckdb_path=args.duckdb)
+    report = pipelines.run(
+        get_api(args.api), pipelines_dir=args.pipelines_dir, duckdb_path=args.duckdb, resources=resources
+    )
     print(f"loaded {sum(report.row_counts.values())} rows in {len(report.row_counts)} tables")
     print(json.dumps({"events": events.counts}))
     return 0

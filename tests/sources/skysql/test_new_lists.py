@@ -9,7 +9,7 @@ import requests
 from starlette.middleware import Middleware
 
 from fleetlake import pipelines
-from fleetlake.accounts import ACCOUNT_COLUMN, Account
+from fleetlake.accounts import ACCOUNT_COLUMN, ORGANIZATION_COLUMN, Account
 from fleetlake.emulators.skysql import catalog
 from fleetlake.emulators.skysql.provisioning import OPEN_TO_ALL, allow_list, service_json
 from fleetlake.sources import get_api
@@ -111,7 +111,7 @@ def test_allowlist_rows_are_the_emulators_entries_keyed_by_account_service_and_a
     assert [row[1:3] for row in rows if row[2] == OPEN_TO_ALL] == [(emulator.data.service(7).id, OPEN_TO_ALL)]
     table = report.pipeline.default_schema.tables["service_allowlists"]
     key = [name for name, column in table["columns"].items() if column.get("primary_key")]
-    assert sorted(key) == sorted([ACCOUNT_COLUMN, "service_id", "ip"])
+    assert sorted(key) == sorted([ACCOUNT_COLUMN, ORGANIZATION_COLUMN, "service_id", "ip"])
 
 
 def test_offering_lists_keep_the_documented_fields_and_typed_times(skysql, tmp_path):
