@@ -241,6 +241,41 @@ def _print_report(report: RunReport, *, label: str) -> None:
             click.echo(f"note: {outcome.resource}: {outcome.reason}", err=True)
 
 
+def _note_accounts_left(jobs: Sequence[tuple[ApiContract, Account | None]], reports: Sequence[RunReport]) -> None:
+    """Says which accounts' rows a dataset holds that the configuration no longer names: removing an
+    account removes none of its rows, and never silently."""
+    from fleetlake.pipelines import accounts_in, is_filesystem
+
+    done: set[str] = set()
+    for report in reports:
+        api = report.api
+        named = {account.name for each, account in jobs if each is api and account is not None}
+        if not named or api.name in done or api.organization is None:
+            continue  # once per API with named accounts, from the first of its reports
+        done.add(api.name)
+        table = api.organization[0]
+        try:
+            held = {} if is_filesystem(report.pipeline) else accounts_in(report.pipeline, table)
+        except Exception as error:  # a note never fails a run
+            logging.getLogger("fleetlake").debug("could not count the accounts of %s: %s", table, error)
+            continue
+        left = {account: rows for account, rows in held.items() if account not in named}
+        if not left:
+            continue
+        single = "the seed pages' single key"
+        names = ", ".join(
+            f"{account or single} ({rows} row{'s' if rows != 1 else ''} in {table})"
+            for account, rows in sorted(left.items(), key=lambda item: item[0] or "")
+        )
+        dataset = report.pipeline.dataset_name
+        click.echo(
+            f"note: {dataset} also holds rows of accounts the configuration no longer names: {names}. They stay as "
+            f"they were; to remove them, delete them from each of {dataset}'s tables (WHERE fleetlake_account = "
+            "'<name>', or IS NULL for the single key's).",
+            err=True,
+        )
+
+
 def _finish(reports: Sequence[RunReport]) -> None:
     """Exit 7 when a resource of any run failed or was skipped, 8 when one may be incomplete."""
     codes = {report.exit_code for report in reports}
@@ -552,6 +587,7 @@ def run_command(
             continue
         _print_report(result, label=label)
         reports.append(result)
+    _note_accounts_left(jobs, [r for r in results if not isinstance(r, BaseException)])
     if reports and (api is None if model is None else model):
         # the fleet model from what every API's last complete load holds, failed accounts' included
         try:

@@ -349,6 +349,18 @@ def account_row_counts(pipeline: Pipeline, account: Account, tables: Iterable[st
     return counts
 
 
+def accounts_in(pipeline: Pipeline, table: str) -> dict[str | None, int]:
+    """Rows per account in one of the pipeline's tables (None: rows of the seed pages' single key, loaded
+    before the API named accounts); empty where the table or the column is not there."""
+    if ACCOUNT_COLUMN not in pipeline.default_schema.tables.get(table, {}).get("columns", {}):
+        return {}
+    with pipeline.sql_client() as client:
+        column = client.escape_column_name(ACCOUNT_COLUMN)
+        name = client.make_qualified_table_name(table)
+        rows = client.execute_sql(f"SELECT {column}, count(*) FROM {name} GROUP BY {column}") or []  # noqa: S608
+    return {account: int(count) for account, count in rows}
+
+
 def strict_setting(strict: bool | None) -> bool:
     """`strict` when given, else `[fleetlake] strict` from dlt's configuration (default false)."""
     if strict is not None:

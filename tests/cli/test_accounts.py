@@ -228,3 +228,25 @@ def test_an_organization_question_refused_alone_keys_the_rows_by_the_organizatio
     assert f"its rows are keyed by the organization its pipeline loaded before, '{first.data.org_id}'." in again.stderr
     assert _rows(database, f"SELECT DISTINCT {ORGANIZATION_COLUMN} FROM skysql_data.services") == [(first.data.org_id,)]
     assert _rows(database, "SELECT count(*) FROM skysql_data.services") == [(8,)]
+
+
+def test_an_account_taken_out_of_the_configuration_keeps_its_rows_and_is_named(tmp_path, clean_env):
+    prod = get_api("skysql").emulator().build(EmulatorSetup(now=NOW, key="prod-key"))
+    staging = get_api("skysql").emulator().build(EmulatorSetup(now=NOW, key="staging-key", seed=5))
+    args = ("run", "skysql", "--resources", "billing_account,services", "--pipelines-dir", str(tmp_path / "pipelines"))
+    database = tmp_path / "skysql_pipeline.duckdb"
+    with prod.serve() as a, staging.serve() as b:
+        both = _accounts_env(clean_env, "skysql", {"prod": (prod, a.url), "staging": (staging, b.url)})
+        assert fleetlake(*args, env=both, cwd=tmp_path).returncode == 0
+        assert "no longer names" not in fleetlake(*args, env=both, cwd=tmp_path).stderr
+        alone = fleetlake(*args, env=_accounts_env(clean_env, "skysql", {"prod": (prod, a.url)}), cwd=tmp_path)
+    assert alone.returncode == 0, alone.stderr[-3000:]
+    (note,) = [line for line in alone.stderr.splitlines() if line.startswith("note: skysql_data also holds")]
+    assert note.startswith(
+        "note: skysql_data also holds rows of accounts the configuration no longer names: staging (1 row in "
+        "billing_account). They stay as they were;"
+    )
+    assert _rows(database, f"SELECT {ACCOUNT_COLUMN}, count(*) FROM skysql_data.services GROUP BY 1 ORDER BY 1") == [
+        ("prod", 8),
+        ("staging", 8),
+    ]
