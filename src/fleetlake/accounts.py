@@ -133,8 +133,10 @@ def organization_to_load(api: ApiContract, account: Account, settings: dict[str,
     `known` is what the account's pipeline loaded before (its state). A key that now answers for another
     organization is refused (`OrganizationChangedError`), so one account name never holds two
     organizations' rows. The first organization stored stays the key: an account first loaded while its
-    answers named none (an empty workspace) keeps "" rather than splitting every row into two. An answer
-    that fails alone (a role the key lacks on that list) leaves the organization known from before.
+    answers named none (an empty workspace) keeps "" rather than splitting every row into two. A question
+    that fails alone (a role the key lacks on that list) keys the rows by the organization known from
+    before; on a first run by "", which is then stored like an answer for the same reason: an id stored
+    only later would key the same rows a second time.
     """
     import logging
 
