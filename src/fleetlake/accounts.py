@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 import re
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetlake.errors import ConfigurationError, OrganizationChangedError, env_variable
+from fleetlake.errors import ConfigurationError, FleetlakeError, OrganizationChangedError, env_variable
 from fleetlake.sources.api import ApiContract
 
 ACCOUNT_COLUMN = "fleetlake_account"
@@ -138,10 +139,6 @@ def organization_to_load(api: ApiContract, account: Account, settings: dict[str,
     before; on a first run by "", which is then stored like an answer for the same reason: an id stored
     only later would key the same rows a second time.
     """
-    import logging
-
-    from fleetlake.errors import FleetlakeError
-
     try:
         seen = api.identify(**settings)
     except FleetlakeError as error:

@@ -246,20 +246,24 @@ def _note_accounts_left(jobs: Sequence[tuple[ApiContract, Account | None]], repo
     account removes none of its rows, and never silently."""
     from fleetlake.pipelines import accounts_in, is_filesystem
 
-    done: set[str] = set()
+    named: dict[str, set[str]] = {}
+    for each, account in jobs:
+        if account is not None:
+            named.setdefault(each.name, set()).add(account.name)
+    # once per API with named accounts, from the first of its reports
+    first: dict[str, RunReport] = {}
     for report in reports:
-        api = report.api
-        named = {account.name for each, account in jobs if each is api and account is not None}
-        if not named or api.name in done or api.organization is None:
-            continue  # once per API with named accounts, from the first of its reports
-        done.add(api.name)
-        table = api.organization[0]
+        first.setdefault(report.api.name, report)
+    for name, report in first.items():
+        table = report.api.organization
+        if name not in named or table is None:
+            continue
         try:
             held = {} if is_filesystem(report.pipeline) else accounts_in(report.pipeline, table)
         except Exception as error:  # a note never fails a run
             logging.getLogger("fleetlake").debug("could not count the accounts of %s: %s", table, error)
             continue
-        left = {account: rows for account, rows in held.items() if account not in named}
+        left = {account: rows for account, rows in held.items() if account not in named[name]}
         if not left:
             continue
         single = "the seed pages' single key"

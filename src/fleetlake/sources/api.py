@@ -52,12 +52,13 @@ class ApiContract:
     companions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Resources that must load along with another: their parent keeps a cursor that only moves safely
     when the parent's own rows are loaded too."""
-    organization: tuple[str, str] | None = None
-    """(resource, field) naming the vendor's organization or workspace id in an answer: an account whose
-    key starts answering for another organization is refused before anything of it loads."""
     identifier: Callable[[], Callable[..., str]] | None = None
     """Asks which organization a key answers for, in one cheap request ("" when the answer names none):
-    an account's rows carry it beside the account's name, in every primary key."""
+    an account's rows carry it beside the account's name, in every primary key, and an account whose key
+    starts answering for another organization is refused before anything of it loads."""
+    organization: str | None = None
+    """The table of the list that `identifier` asks (one row per organization or a few): where a run
+    counts the accounts a dataset holds."""
 
     def make_source(self, **settings: Any) -> DltSource:
         return self.source()(**settings)

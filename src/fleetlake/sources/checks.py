@@ -38,9 +38,11 @@ class Probe:
     params: Mapping[str, Any]
 
 
-def _probe(client: ApiClient, probe: Probe, where: str) -> requests.Response:
-    """Make the probe's request; raise a `FleetlakeError` saying what its answer means."""
+def _probe(client: ApiClient, probe: Probe, section: str) -> requests.Response:
+    """Make the probe's request; raise a `FleetlakeError` saying what its answer means (requests' own
+    error where the server could not be asked: `_unreachable` says it)."""
     rest = client.by_server[probe.server]
+    where = _where(probe, section)
     response = rest.request(probe.path, params=dict(probe.params))
     if response.status_code == 404:
         # every probe asks for a list the API always has: a 404 means the address is not the API's
@@ -55,6 +57,18 @@ def _probe(client: ApiClient, probe: Probe, where: str) -> requests.Response:
     return response
 
 
+def _where(probe: Probe, section: str) -> str:
+    return f"`{probe.server}` in [{section}]"
+
+
+def _unreachable(client: ApiClient, probe: Probe, section: str, failure: requests.RequestException) -> UnreachableError:
+    """The probe's server could not be asked: which setting names it, what happened and the fix."""
+    base_url = client.by_server[probe.server].base_url
+    what, fix = connection_failure(failure)
+    host = urlsplit(base_url).netloc
+    return UnreachableError(f"{_where(probe, section)} is {base_url!r}, and {host} {what}. {fix}")
+
+
 def run_checks(client: ApiClient, probes: Mapping[str, Probe], *, section: str) -> list[CheckResult]:
     """Make each probe's request once; a failure is explained, never raised.
 
@@ -64,19 +78,16 @@ def run_checks(client: ApiClient, probes: Mapping[str, Probe], *, section: str) 
     results = []
     unreachable: dict[str, UnreachableError] = {}
     for label, probe in probes.items():
-        base_url = client.by_server[probe.server].base_url
-        url = f"{base_url}/{probe.path}".split("?")[0]
+        url = f"{client.by_server[probe.server].base_url}/{probe.path}".split("?")[0]
         host = urlsplit(url).netloc
-        where = f"`{probe.server}` in [{section}]"
         try:
             if host in unreachable:
                 raise unreachable[host]
-            _probe(client, probe, where)
+            _probe(client, probe, section)
         except FleetlakeError as error:
             results.append(CheckResult(label, url, False, str(error), error))
         except requests.RequestException as failure:
-            what, fix = connection_failure(failure)
-            unreached = UnreachableError(f"{where} is {base_url!r}, and {host} {what}. {fix}")
+            unreached = _unreachable(client, probe, section, failure)
             if isinstance(failure, requests.ConnectionError | requests.Timeout):
                 unreachable[host] = unreached
             results.append(CheckResult(label, url, False, str(unreached), unreached))
@@ -89,14 +100,10 @@ def read_organization(client: ApiClient, probe: Probe, field: str, *, section: s
     """The vendor's organization (or workspace) id that the probe's answer names in `field`, on the answer
     itself or on the first item of a list in it; "" when it names none (a workspace with nothing in it).
     A failure raises as a run's request would (a refused key, an unreachable host)."""
-    rest = client.by_server[probe.server]
-    where = f"`{probe.server}` in [{section}]"
     try:
-        response = _probe(client, probe, where)
+        response = _probe(client, probe, section)
     except requests.RequestException as failure:
-        what, fix = connection_failure(failure)
-        host = urlsplit(rest.base_url).netloc
-        raise UnreachableError(f"{where} is {rest.base_url!r}, and {host} {what}. {fix}") from None
+        raise _unreachable(client, probe, section, failure) from None
     try:
         body = response.json()
     except ValueError:

@@ -52,7 +52,7 @@ CONTRACT = ApiContract(
     emulator=_emulator,
     identifier=_identify,
     descriptions=settings.resource_descriptions,
-    organization=("resource_catalog", "workspace_id"),
+    organization="resource_catalog",
     example_query=(
         "SELECT native_type, count(*) AS resources FROM {dataset}.resource_catalog GROUP BY 1 ORDER BY 2 DESC"
     ),

@@ -52,6 +52,6 @@ CONTRACT = ApiContract(
     emulator=_emulator,
     identifier=_identify,
     descriptions=settings.resource_descriptions,
-    organization=("billing_account", "organization_id"),
+    organization="billing_account",
     example_query="SELECT name, topology, provider, region, status FROM {dataset}.services ORDER BY name",
 )

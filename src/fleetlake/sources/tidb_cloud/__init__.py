@@ -52,6 +52,6 @@ CONTRACT = ApiContract(
     emulator=_emulator,
     identifier=_identify,
     descriptions=settings.resource_descriptions,
-    organization=("projects", "org_id"),
+    organization="projects",
     example_query="SELECT name, cluster_type, region, status__cluster_status FROM {dataset}.clusters ORDER BY name",
 )
